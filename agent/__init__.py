@@ -1,0 +1,1 @@
+"""Drafting: executive briefings and outreach emails, grounded in retrieved sources."""

@@ -1,0 +1,1 @@
+"""Versioned Jinja2 prompt templates (data, not code): ``<kind>/<version>.j2``."""

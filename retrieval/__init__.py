@@ -1,0 +1,1 @@
+"""Ingest account plans and signals, index them, and search them per account."""

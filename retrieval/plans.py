@@ -1,0 +1,98 @@
+"""Read account plans: Markdown with YAML front matter.
+
+Problems are reported per field with the line they sit on, so a SAM can fix a plan in
+their editor without guessing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from langchain_text_splitters import MarkdownHeaderTextSplitter
+from pydantic import ValidationError
+
+from retrieval.schemas import AccountPlan
+from samdesk.errors import InputError
+
+MAX_PLAN_BYTES = 1_000_000
+_SPLITTER = MarkdownHeaderTextSplitter(headers_to_split_on=[("##", "section")])
+
+
+def load_plan(path: Path) -> tuple[AccountPlan | None, list[InputError]]:
+    """Parse and validate one plan file; on any problem return ``None`` and every problem."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [InputError(path, None, None, f"cannot read file: {exc.strerror}")]
+    if len(raw) > MAX_PLAN_BYTES:
+        return None, [InputError(path, None, None, f"file is larger than {MAX_PLAN_BYTES} bytes")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [InputError(path, line, None, "not valid UTF-8 text")]
+    return parse_plan(text, path)
+
+
+def parse_plan(text: str, path: Path | str) -> tuple[AccountPlan | None, list[InputError]]:
+    """Split front matter from body, then validate both against :class:`AccountPlan`."""
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines or lines[0].strip() != "---":
+        return None, [InputError(path, 1, None, "a plan must start with a '---' front matter line")]
+    try:
+        end = next(i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---")
+    except StopIteration:
+        return None, [InputError(path, 1, None, "front matter is not closed by a '---' line")]
+    front_text = "\n".join(lines[1:end])
+    try:
+        front = yaml.safe_load(front_text)
+        root = yaml.compose(front_text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else None
+        return None, [InputError(path, line, None, f"front matter is not valid YAML: {exc}")]
+    if not isinstance(front, dict):
+        return None, [InputError(path, 2, None, "front matter must be a mapping of fields")]
+    if "sections" in front:
+        return None, [InputError(path, 2, "sections", "reserved: write sections as ## headings")]
+
+    body = "\n".join(lines[end + 1 :])
+    front["sections"] = _sections(body)
+    try:
+        return AccountPlan.model_validate(front), []
+    except ValidationError as exc:
+        return None, [_to_input_error(path, root, err) for err in exc.errors()]
+
+
+def _sections(body: str) -> dict[str, str]:
+    sections: dict[str, str] = {}
+    for doc in _SPLITTER.split_text(body):
+        heading = doc.metadata.get("section")
+        if heading and doc.page_content.strip():
+            sections[heading.strip()] = doc.page_content.strip()
+    return sections
+
+
+def _to_input_error(path: Path | str, root: Any, err: Any) -> InputError:
+    loc = tuple(err["loc"])
+    field = ".".join(str(part) for part in loc) or None
+    line = _line_of(root, loc) if loc and loc[0] != "sections" else None
+    return InputError(path, line, field, err["msg"])
+
+
+def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
+    """Line (1-based, in the whole file) of the YAML node at ``loc``, or its nearest parent."""
+    if node is None:
+        return None
+    for key in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            child = node.value[key] if key < len(node.value) else None
+        if child is None:
+            break
+        node = child
+    return int(node.start_mark.line) + 2  # +1 for 1-based, +1 for the opening '---'

@@ -1,0 +1,136 @@
+"""The one place settings are read: environment (prefix ``SAMDESK_``), then ``.env``.
+
+The LLM endpoint is resolved in a documented order so that a fresh clone needs no key:
+an explicit ``SAMDESK_LLM_BASE_URL`` wins; otherwise ``OPENAI_API_KEY`` selects OpenAI;
+otherwise the embedded llama.cpp server on loopback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from samdesk.errors import ConfigError
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "sk-xxx", "your-key-here", "test"}
+EMBEDDED_MODEL = "smollm2-135m-instruct"
+OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
+
+
+@dataclass(frozen=True)
+class LLMEndpoint:
+    """Where chat completions go, after the lookup order above has been applied."""
+
+    provider: Literal["embedded", "openai", "custom"]
+    base_url: str
+    model: str
+    api_key: str
+
+
+class Settings(BaseSettings):
+    """Every setting of samdesk; the README's configuration table mirrors this class."""
+
+    model_config = SettingsConfigDict(env_prefix="SAMDESK_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path(".data")
+    database_url: str | None = None
+
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "SAMDESK_OPENAI_API_KEY")
+    )
+    llm_timeout_s: float = 120.0
+    llm_max_retries: int = 2
+    llm_temperature: float = 0.2
+    llm_seed: int = 7
+    llm_max_tokens: int = 700
+    llm_json_mode: Literal["json_schema", "json_object"] | None = None
+    embedded_llm_port: int = 8089
+    embedded_llm_ctx: int = 8192
+
+    embedding_model: str = "all-MiniLM-L6-v2"
+    chroma_collection: str = "samdesk"
+    retrieval_k: int = 8
+    recency_half_life_days: float = 30.0
+    recency_weight: float = 0.3
+    stale_after_days: int = 120
+
+    sender: Literal["outbox", "smtp"] = "outbox"
+    outbox_dir: Path | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = 30.0
+    mail_from: str = "samdesk@northwind.example"
+    seller_company: str = "Northwind Analytics"
+
+    desk_user: str = "sarah.chen@northwind.example"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @model_validator(mode="after")
+    def _reject_placeholder_secrets(self) -> Settings:
+        if self.env == "development":
+            return self
+        for name in ("llm_api_key", "openai_api_key", "smtp_password"):
+            value = getattr(self, name)
+            if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ConfigError(
+                    f"{name} holds a placeholder value; set a real secret "
+                    f"(SAMDESK_{name.upper()}) or unset it."
+                )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'samdesk.db').resolve()}"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def resolved_outbox_dir(self) -> Path:
+        return self.outbox_dir or self.data_dir / "outbox"
+
+    def llm_endpoint(self) -> LLMEndpoint:
+        """Apply the documented lookup order: explicit URL, then OpenAI key, then embedded."""
+        if self.llm_base_url:
+            key = self.llm_api_key or self.openai_api_key
+            return LLMEndpoint(
+                provider="custom",
+                base_url=self.llm_base_url,
+                model=self.llm_model or EMBEDDED_MODEL,
+                api_key=key.get_secret_value() if key else "not-needed",
+            )
+        if self.openai_api_key:
+            return LLMEndpoint(
+                provider="openai",
+                base_url="https://api.openai.com/v1",
+                model=self.llm_model or OPENAI_DEFAULT_MODEL,
+                api_key=self.openai_api_key.get_secret_value(),
+            )
+        return LLMEndpoint(
+            provider="embedded",
+            base_url=f"http://127.0.0.1:{self.embedded_llm_port}/v1",
+            model=self.llm_model or EMBEDDED_MODEL,
+            api_key="not-needed",
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings for the process; tests build their own ``Settings`` instead."""
+    return Settings()

@@ -1,0 +1,54 @@
+"""The project's own exceptions.
+
+Each one carries enough context (file, line, field, draft id) for the CLI and the API to
+tell the user what went wrong and where, without a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SamdeskError(Exception):
+    """Base class: anything the user can act on."""
+
+
+class ConfigError(SamdeskError):
+    """A setting is missing or unusable; the message says which and how to fix it."""
+
+
+class InputError(SamdeskError):
+    """One item of an input file is malformed; the rest of the file still loads."""
+
+    def __init__(self, path: Path | str, line: int | None, field: str | None, problem: str):
+        self.path = str(path)
+        self.line = line
+        self.field = field
+        self.problem = problem
+        where = self.path + (f":{line}" if line is not None else "")
+        what = f" field '{field}'" if field else ""
+        super().__init__(f"{where}:{what} {problem}".replace(": ", ": ", 1))
+
+
+class LLMError(SamdeskError):
+    """The model could not be reached or kept failing after the allowed retries."""
+
+
+class DraftSchemaError(LLMError):
+    """The model's reply did not match the draft schema, even after a retry."""
+
+
+class NotFoundError(SamdeskError):
+    """A draft, account or signal that does not exist."""
+
+
+class StateError(SamdeskError):
+    """An action that the draft's current state forbids (e.g. sending an unapproved draft)."""
+
+
+class ConflictError(StateError):
+    """The draft changed since the caller read it (optimistic concurrency)."""
+
+
+class SendError(SamdeskError):
+    """Delivery failed; the outbox row records why."""
