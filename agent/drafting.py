@@ -177,7 +177,8 @@ def parse_reply(completion: Completion) -> DraftOutput:
     if text.startswith("```"):
         text = text.strip("`").removeprefix("json").strip()
     try:
-        data = json.loads(text)
+        # strict=False: constrained decoders may emit raw newlines inside strings.
+        data = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg} at char {exc.pos})") from exc
     try:

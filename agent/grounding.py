@@ -19,7 +19,10 @@ CITATION = re.compile(r"\[([A-Za-z0-9][A-Za-z0-9._:/-]{1,127})\]")
 NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?\s?(?:[kKmMbB](?![a-zA-Z])|%|bn)?")
 URL = re.compile(r"https?://[^\s)\]>\"']+", re.IGNORECASE)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE = re.compile(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)")
+PHONE = re.compile(r"(?<![\w-])\+?(?:\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w-])")
+DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})(?:T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?)?\b")
+ACTIVE = re.compile(r"<\s*/?\s*(script|iframe|img|object|embed|style|form)\b|\bon\w+\s*=|!\[[^\]]*\]\(|"
+                    r"javascript:", re.IGNORECASE)
 SCALE = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9}
 
 
@@ -46,6 +49,8 @@ def check_draft(
     text = f"{output.subject}\n{output.body}"
     findings = [*_citation_findings(output, by_id, account_id)]
     cited = [by_id[c] for c in _cited_ids(output) if c in by_id]
+    findings += _active_content_findings(text)
+    findings += _date_findings(text, cited or sources)
     findings += _number_findings(text, cited or sources)
     findings += _contact_findings(text, sources)
     findings += _stale_findings(cited, as_of, stale_after_days)
@@ -87,11 +92,28 @@ def numeric_values(text: str) -> set[float]:
 
 def _number_findings(text: str, sources: list[Chunk]) -> Iterable[Finding]:
     known = numeric_values(" ".join(f"{s.title} {s.text}" for s in sources))
-    for match in NUMBER.finditer(CITATION.sub(" ", text)):
+    for pattern in (CITATION, URL, EMAIL, PHONE, DATE):  # their digits are checked as a whole elsewhere
+        text = pattern.sub(" ", text)
+    for match in NUMBER.finditer(text):
         token = match.group(0).strip()
         values = numeric_values(token)
         if values and not values <= known and not _trivial(values):
             yield Finding("unsupported_number", f"{token!r} appears in no cited source", token)
+
+
+def _date_findings(text: str, sources: list[Chunk]) -> Iterable[Finding]:
+    corpus = " ".join(f"{s.text} {s.published_at.date() if s.published_at else ''}" for s in sources)
+    known = set(DATE.findall(corpus))
+    for date in dict.fromkeys(DATE.findall(text)):
+        if date not in known:
+            yield Finding("unsupported_date", f"date {date} appears in no cited source", date)
+
+
+def _active_content_findings(text: str) -> Iterable[Finding]:
+    """Markup a SAM would not write: scripts, event handlers, images that can beacon out."""
+    for match in dict.fromkeys(m.group(0) for m in ACTIVE.finditer(text)):
+        yield Finding("active_content", f"contains markup {match!r}; it will not be rendered",
+                      match)
 
 
 def _trivial(values: set[float]) -> bool:

@@ -15,6 +15,11 @@ from typing import Literal
 from retrieval.schemas import AccountPlan, Signal
 
 ChunkKind = Literal["plan", "signal"]
+# Blocks that plan_chunks builds from the front matter; a ``##`` section may not reuse their ids.
+GENERATED_SECTIONS = (
+    "Overview", "Strategic scorecard", "Stakeholders", "Open opportunities",
+    "Metrics vs targets", "Upcoming meetings",
+)
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,7 @@ def _store_signals(
                     SignalRecord.id.in_([s.id for s in batch])
                 )
             }
+            indexed = index.hashes([s.id for s in batch])
             pending: list[tuple[Signal, Chunk]] = []
             for signal in batch:
                 if signal.account_id not in known:
@@ -151,7 +152,7 @@ def _store_signals(
                     continue
                 chunk = signal_chunk(signal)
                 record = existing.get(signal.id)
-                if record is not None and record.content_hash == chunk.content_hash:
+                if _unchanged(record, signal, chunk, indexed.get(signal.id)):
                     report.unchanged += 1
                     continue
                 pending.append((signal, chunk))
@@ -159,6 +160,19 @@ def _store_signals(
             for signal, chunk in pending:
                 _upsert_signal(session, existing.get(signal.id), signal, chunk, report)
         tick(len(batch))
+
+
+def _unchanged(
+    record: SignalRecord | None, signal: Signal, chunk: Chunk, indexed_hash: str | None
+) -> bool:
+    """Stored and indexed exactly as given: same text, same metadata, present in the index."""
+    return (
+        record is not None
+        and indexed_hash == chunk.content_hash
+        and (record.content_hash, record.account_id, record.type, record.url, record.published_at)
+        == (chunk.content_hash, signal.account_id, signal.type, str(signal.source_url),
+            signal.published_at)
+    )
 
 
 def _upsert_signal(

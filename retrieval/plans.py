@@ -13,6 +13,7 @@ import yaml
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 from pydantic import ValidationError
 
+from retrieval.chunks import GENERATED_SECTIONS, slug
 from retrieval.schemas import AccountPlan
 from samdesk.errors import InputError
 
@@ -58,21 +59,41 @@ def parse_plan(text: str, path: Path | str) -> tuple[AccountPlan | None, list[In
     if "sections" in front:
         return None, [InputError(path, 2, "sections", "reserved: write sections as ## headings")]
 
-    body = "\n".join(lines[end + 1 :])
-    front["sections"] = _sections(body)
+    front["sections"], problems = _sections(lines, end + 1, path)
+    if problems:
+        return None, problems
     try:
         return AccountPlan.model_validate(front), []
     except ValidationError as exc:
         return None, [_to_input_error(path, root, err) for err in exc.errors()]
 
 
-def _sections(body: str) -> dict[str, str]:
+def _sections(
+    lines: list[str], start: int, path: Path | str
+) -> tuple[dict[str, str], list[InputError]]:
+    """``##`` sections of the body (``lines[start:]``); each must get its own chunk id."""
     sections: dict[str, str] = {}
-    for doc in _SPLITTER.split_text(body):
+    problems: list[InputError] = []
+    taken = {slug(name): f"the generated {name!r} block" for name in GENERATED_SECTIONS}
+    cursor = start
+    for doc in _SPLITTER.split_text("\n".join(lines[start:])):
         heading = doc.metadata.get("section")
         if heading and doc.page_content.strip():
-            sections[heading.strip()] = doc.page_content.strip()
-    return sections
+            heading = heading.strip()
+            line = next((i for i in range(cursor, len(lines))
+                         if lines[i].strip().startswith("## ")
+                         and lines[i].strip()[3:].strip() == heading), None)
+            cursor = line + 1 if line is not None else cursor
+            key = slug(heading)
+            if key in taken:
+                problems.append(InputError(
+                    path, line + 1 if line is not None else None, f"sections.{heading}",
+                    f"heading clashes with {taken[key]} (same chunk id); rename it",
+                ))
+                continue
+            taken[key] = f"the heading {heading!r}"
+            sections[heading] = doc.page_content.strip()
+    return sections, problems
 
 
 def _to_input_error(path: Path | str, root: Any, err: Any) -> InputError:

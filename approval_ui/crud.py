@@ -1,0 +1,221 @@
+"""The draft state machine, enforced where the data is stored.
+
+pending -> approved -> sent, or rejected; failed drafts never leave ``failed``.
+Every change appends a revision or an audit event; nothing is overwritten. Routes, the
+CLI and tests all go through these functions, so the rules hold whoever calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agent.drafting import DraftResult
+from approval_ui.messages import build_message, content_hash
+from samdesk.errors import ConflictError, NotFoundError, StateError
+from samdesk.models import AuditEvent, Draft, OutboxMessage, Revision, utcnow
+
+MODEL_AUTHOR = "samdesk:model"
+EDITABLE = {"pending", "approved"}
+
+
+def create_draft(session: Session, *, result: DraftResult) -> Draft:
+    """Store a drafter result: a pending draft with revision 1, or a visible failed draft."""
+    draft = Draft(
+        kind=result.kind,
+        account_id=result.account_id,
+        status="pending" if result.output else "failed",
+        trigger=result.trigger,
+        prompt_id=result.prompt.kind,
+        prompt_version=result.prompt.version,
+        prompt_hash=result.prompt.hash,
+        model=result.model,
+        sources=[_source_json(r) for r in result.sources],
+        usage=result.usage,
+        latency_ms=result.latency_ms,
+        findings=[f.to_json() for f in result.findings],
+        failure_reason=result.failure_reason if result.output is None else None,
+    )
+    session.add(draft)
+    session.flush()
+    if result.output is not None:
+        _append_revision(
+            session, draft, subject=result.output.subject, body=result.output.body,
+            recipient=result.recipient, citations=result.output.citations, author=MODEL_AUTHOR,
+        )
+    _audit(session, draft, "created" if result.output else "failed", MODEL_AUTHOR,
+           {"reason": result.failure_reason} if result.output is None else {})
+    return draft
+
+
+def get_draft(session: Session, draft_id: int, *, for_update: bool = False) -> Draft:
+    query = select(Draft).where(Draft.id == draft_id)
+    if for_update:
+        query = query.with_for_update()
+    draft = session.scalars(query).one_or_none()
+    if draft is None:
+        raise NotFoundError(f"draft {draft_id} does not exist")
+    return draft
+
+
+def edit_draft(
+    session: Session,
+    draft: Draft,
+    *,
+    by: str,
+    subject: str | None = None,
+    body: str | None = None,
+    recipient: str | None = None,
+    expected_version: int | None = None,
+    note: str | None = None,
+) -> Draft:
+    """A new revision; editing an approved draft returns it to pending."""
+    _check_version(draft, expected_version)
+    if draft.status not in EDITABLE:
+        raise StateError(f"draft {draft.id} is {draft.status}; only pending or approved drafts "
+                         "can be edited")
+    current = draft.current
+    new = (subject if subject is not None else current.subject,
+           body if body is not None else current.body,
+           recipient if recipient is not None else current.recipient)
+    if new == (current.subject, current.body, current.recipient):
+        return draft
+    _append_revision(session, draft, subject=new[0], body=new[1], recipient=new[2],
+                     citations=current.citations, author=by, note=note)
+    if draft.status == "approved":
+        _unapprove(session, draft, by)
+    _audit(session, draft, "edited", by, {"revision": draft.current.number})
+    return draft
+
+
+def approve(
+    session: Session,
+    draft: Draft,
+    *,
+    by: str,
+    mail_from: str,
+    expected_version: int | None = None,
+    confirm_flags: bool = False,
+) -> Draft:
+    """Bind approval to the current revision's hash and queue its exact message bytes."""
+    _check_version(draft, expected_version)
+    if draft.status != "pending":
+        raise StateError(f"draft {draft.id} is {draft.status}; only pending drafts can be approved")
+    flags = [f for f in draft.findings if f.get("severity") == "error"]
+    if flags and not confirm_flags:
+        raise StateError(f"draft {draft.id} has {len(flags)} unresolved grounding flag(s); "
+                         "review them and confirm to approve anyway")
+    revision = draft.current
+    draft.status = "approved"
+    draft.approved_revision = revision.number
+    draft.approved_hash = revision.content_hash
+    draft.approved_by = by
+    draft.approved_at = utcnow()
+    message_id, message = build_message(draft, revision, mail_from=mail_from)
+    session.add(OutboxMessage(
+        draft_id=draft.id, revision_number=revision.number, message_id=message_id,
+        content_hash=revision.content_hash, message=message, status="queued",
+    ))
+    _touch(draft)
+    detail: dict[str, Any] = {"revision": revision.number}
+    if flags:
+        detail["confirmed_flags"] = [f["message"] for f in flags]
+    _audit(session, draft, "approved", by, detail)
+    return draft
+
+
+def reject(
+    session: Session, draft: Draft, *, by: str, reason: str, expected_version: int | None = None
+) -> Draft:
+    _check_version(draft, expected_version)
+    if draft.status not in EDITABLE:
+        raise StateError(f"draft {draft.id} is {draft.status}; it cannot be rejected")
+    if not reason.strip():
+        raise StateError("a rejection needs a reason")
+    if draft.status == "approved":
+        _unapprove(session, draft, by)
+    draft.status = "rejected"
+    draft.reject_reason = reason.strip()
+    _touch(draft)
+    _audit(session, draft, "rejected", by, {"reason": draft.reject_reason})
+    return draft
+
+
+def queued_message(session: Session, draft: Draft) -> OutboxMessage:
+    """The outbox row of the approved revision; the only thing a sender may transmit."""
+    if draft.status != "approved":
+        raise StateError(f"draft {draft.id} is {draft.status}; only approved drafts can be sent")
+    row = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.draft_id == draft.id,
+        OutboxMessage.revision_number == draft.approved_revision,
+    )).one()
+    if row.content_hash != draft.approved_hash or draft.current.content_hash != draft.approved_hash:
+        raise StateError(f"draft {draft.id}: the queued message does not match the approval")
+    return row
+
+
+def audit(session: Session, draft: Draft, action: str, actor: str, **detail: Any) -> None:
+    _audit(session, draft, action, actor, detail)
+
+
+def _append_revision(
+    session: Session, draft: Draft, *, subject: str, body: str, recipient: str,
+    citations: list[Any], author: str, note: str | None = None,
+) -> None:
+    number = draft.revisions[-1].number + 1 if draft.revisions else 1
+    revision = Revision(
+        draft=draft, number=number, subject=subject, body=body, recipient=recipient,
+        citations=list(citations), author=author, note=note,
+        content_hash=content_hash(subject, body, recipient),
+    )
+    session.add(revision)
+    _touch(draft)
+
+
+def _unapprove(session: Session, draft: Draft, by: str) -> None:
+    """Withdraw an approval: its queued message is cancelled and can never be sent."""
+    for row in session.scalars(select(OutboxMessage).where(
+        OutboxMessage.draft_id == draft.id, OutboxMessage.status == "queued"
+    )):
+        row.status = "cancelled"
+    draft.status = "pending"
+    draft.approved_revision = None
+    draft.approved_hash = None
+    draft.approved_by = None
+    draft.approved_at = None
+    _audit(session, draft, "unapproved", by, {})
+
+
+def _check_version(draft: Draft, expected: int | None) -> None:
+    if expected is not None and expected != draft.version:
+        raise ConflictError(
+            f"draft {draft.id} changed since you opened it (your version {expected}, "
+            f"now {draft.version}); reload to see the other change"
+        )
+
+
+def _touch(draft: Draft) -> None:
+    draft.version = (draft.version or 1) + 1
+    draft.updated_at = utcnow()
+
+
+def _audit(session: Session, draft: Draft, action: str, actor: str, detail: dict[str, Any]) -> None:
+    revision_hash = draft.revisions[-1].content_hash if draft.revisions else None
+    session.add(AuditEvent(draft_id=draft.id, action=action, actor=actor,
+                           revision_hash=revision_hash, detail=detail))
+
+
+def _source_json(retrieved: Any) -> dict[str, Any]:
+    chunk = retrieved.chunk
+    return {
+        "id": chunk.id,
+        "kind": chunk.kind,
+        "section": chunk.section,
+        "title": chunk.title,
+        "text": chunk.text,
+        "url": chunk.url,
+        "published_at": chunk.published_at.isoformat() if chunk.published_at else None,
+        "score": round(retrieved.score, 4),
+    }

@@ -1,0 +1,68 @@
+"""Build the desk's FastAPI app: database, routers, error pages and security headers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from approval_ui.routes import api, pages
+from approval_ui.sending import Sender
+from samdesk.config import Settings, get_settings
+from samdesk.db import make_engine, migrate, session_factory
+from samdesk.errors import SamdeskError
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self'; script-src 'self'; style-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def create_app(settings: Settings | None = None, *, sender: Sender | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url)
+        migrate(engine)
+        app.state.sessions = session_factory(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="samdesk approval desk",
+        summary="Review, edit, approve and send grounded drafts for strategic accounts.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sender = sender
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    @app.exception_handler(SamdeskError)
+    async def samdesk_error(request: Request, exc: SamdeskError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+        page = pages.templates.get_template("error.html").render(message=str(exc))
+        return HTMLResponse(page, status_code=exc.http_status)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    return app

@@ -1,0 +1,57 @@
+"""Build the exact RFC 5322 bytes that approval freezes and sending transmits."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, getaddresses
+
+from samdesk.errors import StateError
+from samdesk.models import Draft, Revision
+
+CITATION_MARKER = re.compile(r"\s?\[[A-Za-z0-9][A-Za-z0-9._:/-]{1,127}\]")
+
+
+def content_hash(subject: str, body: str, recipient: str) -> str:
+    """What approval is bound to: any change of subject, body or recipient changes it."""
+    payload = "\x1f".join((subject, body, recipient)).encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+def email_body(kind: str, body: str) -> str:
+    """Outreach goes to a customer, so citation markers (for the SAM) are removed."""
+    return CITATION_MARKER.sub("", body) if kind == "outreach" else body
+
+
+def recipients(revision: Revision) -> list[str]:
+    addresses = [addr for _name, addr in getaddresses([revision.recipient]) if "@" in addr]
+    if not addresses:
+        raise StateError(
+            f"recipient {revision.recipient!r} has no email address; edit the recipient first"
+        )
+    return addresses
+
+
+def message_id(draft: Draft, revision: Revision, domain: str) -> str:
+    """Deterministic, so a retried send of the same revision carries the same Message-ID."""
+    return f"<samdesk.d{draft.id}.r{revision.number}.{revision.content_hash[:12]}@{domain}>"
+
+
+def build_message(draft: Draft, revision: Revision, *, mail_from: str) -> tuple[str, bytes]:
+    recipients(revision)
+    for name, value in (("subject", revision.subject), ("recipient", revision.recipient)):
+        if len(value.splitlines()) > 1:  # the email package would raise a bare ValueError
+            raise StateError(f"the {name} contains a line break; edit it to a single line first")
+    domain = mail_from.rpartition("@")[2] or "samdesk.local"
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = mail_from
+    msg["To"] = revision.recipient
+    msg["Subject"] = revision.subject
+    msg["Date"] = format_datetime(draft.approved_at or revision.created_at)
+    msg["Message-ID"] = message_id(draft, revision, domain)
+    msg["X-Samdesk-Draft"] = str(draft.id)
+    msg["X-Samdesk-Revision"] = f"{revision.number} {revision.content_hash}"
+    msg.set_content(email_body(draft.kind, revision.body))
+    return msg["Message-ID"], msg.as_bytes()

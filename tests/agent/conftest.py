@@ -1,0 +1,27 @@
+"""Cassette settings: match on the body (every chat call is the same POST), strip secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+SECRET_HEADERS = ["authorization", "api-key", "x-api-key", "openai-organization", "cookie"]
+KEEP_RESPONSE_HEADERS = {"content-type"}
+
+
+def _strip_response(response: dict[str, Any]) -> dict[str, Any]:
+    response["headers"] = {
+        k: v for k, v in response["headers"].items() if k.lower() in KEEP_RESPONSE_HEADERS
+    }
+    return response
+
+
+@pytest.fixture(scope="module")
+def vcr_config() -> dict[str, Any]:
+    return {
+        "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
+        "filter_headers": SECRET_HEADERS,
+        "before_record_response": _strip_response,
+        "decode_compressed_response": True,
+    }

@@ -1,0 +1,173 @@
+"""Fixtures of the approval desk: a real app over a real SQLite file, real senders, real SMTP."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SMTPServerProtocol
+from aiosmtpd.smtp import Envelope
+from aiosmtpd.smtp import Session as SMTPSession
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from approval_ui import crud
+from approval_ui.main import create_app
+from approval_ui.sending import OutboxFolderSender, Sender, send_draft
+from samdesk.config import Settings
+from samdesk.db import transaction
+from samdesk.models import AuditEvent, Draft, OutboxMessage
+
+REVIEWER = "sarah.chen@northwind.example"  # Settings.desk_user, the actor of desk actions
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RecordingHandler:
+    """Records every accepted envelope; ``data_reply``/``rcpt_reply`` make the server refuse.
+
+    ``rcpt_reply`` answers every RCPT, or only those in ``refuse_only`` when that is set.
+    """
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+        self.data_reply: str | None = None
+        self.rcpt_reply: str | None = None
+        self.refuse_only: set[str] = set()
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTPServerProtocol, session: SMTPSession, envelope: Envelope,
+        address: str, rcpt_options: list[str],
+    ) -> str:
+        if self.rcpt_reply and (not self.refuse_only or address in self.refuse_only):
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTPServerProtocol, session: SMTPSession, envelope: Envelope
+    ) -> str:
+        if self.data_reply:
+            return self.data_reply
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SMTPServer:
+    host: str
+    port: int
+    handler: RecordingHandler
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPServer]:
+    handler = RecordingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SMTPServer("127.0.0.1", port, handler)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nobody listens on."""
+    return free_port()
+
+
+@pytest.fixture
+def outbox_dir(tmp_path: Path) -> Path:
+    return tmp_path / "outbox"
+
+
+@pytest.fixture
+def folder_sender(outbox_dir: Path) -> OutboxFolderSender:
+    return OutboxFolderSender(outbox_dir)
+
+
+def eml_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.eml")) if folder.exists() else []
+
+
+@dataclass
+class Desk:
+    """The storage-layer actions, each in its own committed transaction, as routes do them."""
+
+    sessions: sessionmaker[Session]
+    settings: Settings
+    sender: Sender
+    actor: str = REVIEWER
+
+    def get(self, draft_id: int) -> Draft:
+        with self.sessions() as session:
+            draft = crud.get_draft(session, draft_id)
+            _ = draft.revisions  # loaded while the session is open
+            return draft
+
+    def edit(self, draft_id: int, *, by: str | None = None, **changes: Any) -> Draft:
+        with transaction(self.sessions) as session:
+            draft = crud.get_draft(session, draft_id, for_update=True)
+            crud.edit_draft(session, draft, by=by or self.actor, **changes)
+            _ = draft.revisions
+            return draft
+
+    def approve(self, draft_id: int, **kwargs: Any) -> Draft:
+        with transaction(self.sessions) as session:
+            draft = crud.get_draft(session, draft_id, for_update=True)
+            crud.approve(session, draft, by=kwargs.pop("by", self.actor),
+                         mail_from=kwargs.pop("mail_from", self.settings.mail_from), **kwargs)
+            _ = draft.revisions
+            return draft
+
+    def reject(self, draft_id: int, reason: str, **kwargs: Any) -> Draft:
+        with transaction(self.sessions) as session:
+            draft = crud.get_draft(session, draft_id, for_update=True)
+            crud.reject(session, draft, by=kwargs.pop("by", self.actor), reason=reason, **kwargs)
+            _ = draft.revisions
+            return draft
+
+    def send(self, draft_id: int, *, sender: Sender | None = None,
+             mail_from: str | None = None) -> OutboxMessage:
+        return send_draft(self.sessions, draft_id, sender=sender or self.sender, by=self.actor,
+                          mail_from=mail_from or self.settings.mail_from)
+
+    def outbox(self, draft_id: int) -> list[OutboxMessage]:
+        with self.sessions() as session:
+            return list(session.scalars(select(OutboxMessage)
+                                        .where(OutboxMessage.draft_id == draft_id)
+                                        .order_by(OutboxMessage.id)))
+
+    def audit(self, draft_id: int) -> list[AuditEvent]:
+        with self.sessions() as session:
+            return list(session.scalars(select(AuditEvent)
+                                        .where(AuditEvent.draft_id == draft_id)
+                                        .order_by(AuditEvent.id)))
+
+
+@pytest.fixture
+def desk(sessions: sessionmaker[Session], settings: Settings,
+         folder_sender: OutboxFolderSender) -> Desk:
+    return Desk(sessions, settings, folder_sender)
+
+
+@pytest.fixture
+def client(
+    settings: Settings, sessions: sessionmaker[Session], folder_sender: OutboxFolderSender
+) -> Iterator[TestClient]:
+    """The desk app over the same database file as ``sessions``, sending into ``outbox_dir``."""
+    with TestClient(create_app(settings, sender=folder_sender)) as test_client:
+        yield test_client

@@ -1,0 +1,105 @@
+"""Model text is hostile: rendering must neither run it nor let it fetch anything."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from markupsafe import Markup
+
+from approval_ui.rendering import render_markdown
+
+SOURCES = ["sig-acme-901", "plan-acme:goals/q3"]
+
+
+class Tags(HTMLParser):
+    """The start tags of a fragment, with their attributes, as a browser would tokenise them."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_returns_markup_with_markdown_rendered() -> None:
+    html = render_markdown("**Bold** point\n\n- one\n- two")
+    assert isinstance(html, Markup)
+    assert "<strong>Bold</strong>" in html
+    assert "<li>one</li>" in html
+
+
+def test_script_tags_are_inert_text() -> None:
+    html = render_markdown("Hello <script>alert(1)</script> there")
+    assert "<script" not in html
+    assert "&lt;script&gt;" in html
+    assert [t for t, _ in Tags(html).tags] == ["p"]
+
+
+@pytest.mark.parametrize("hostile", [
+    "<img src=x onerror=alert(1)>",
+    '<a href="https://x.example" onclick="alert(1)">x</a>',
+    '<div onmouseover="alert(1)">hover</div>',
+])
+def test_raw_html_and_event_handlers_never_become_elements(hostile: str) -> None:
+    tags = Tags(render_markdown(f"Text {hostile} more")).tags
+    assert [t for t, _ in tags] == ["p"]
+    assert not any(name.startswith("on") for _, attrs in tags for name in attrs)
+
+
+@pytest.mark.parametrize("link", [
+    "[click](javascript:alert(1))",
+    "[click](JAVASCRIPT:alert(1))",
+    "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "[click](vbscript:msgbox)",
+])
+def test_dangerous_link_schemes_are_refused(link: str) -> None:
+    html = render_markdown(link)
+    hrefs = [a.get("href") or "" for t, a in Tags(html).tags if t == "a"]
+    assert hrefs == []
+    assert "href" not in html
+
+
+def test_markdown_images_are_dropped_so_nothing_is_fetched() -> None:
+    html = render_markdown("Look ![x](https://evil.example/p.png?d=secret) here")
+    assert "<img" not in html
+    assert "evil.example" not in html
+    assert "secret" not in html
+
+
+def test_safe_links_are_kept_with_rel_noopener() -> None:
+    html = render_markdown("See [the filing](https://sec.example/acme-10q).")
+    [(tag, attrs)] = [t for t in Tags(html).tags if t[0] == "a"]
+    assert attrs["href"] == "https://sec.example/acme-10q"
+    assert set((attrs["rel"] or "").split()) >= {"noopener", "noreferrer", "nofollow"}
+
+
+def test_known_citations_link_to_their_source_and_unknown_ones_are_marked() -> None:
+    html = render_markdown("CFO change [sig-acme-901], goals [plan-acme:goals/q3], "
+                           "invented [sig-made-up-7].", SOURCES)
+
+    links = [a for t, a in Tags(html).tags if t == "a"]
+    assert [a["href"] for a in links] == ["#src-sig-acme-901", "#src-plan-acme:goals/q3"]
+    assert '<a class="cite" href="#src-sig-acme-901">[sig-acme-901]</a>' in html
+    assert ('<span class="cite cite-unknown" title="not a source of this draft">'
+            "[sig-made-up-7]</span>") in html
+    assert 'href="#src-sig-made-up-7"' not in html
+
+
+def test_without_sources_every_citation_is_unknown() -> None:
+    html = render_markdown("Claim [sig-acme-901].")
+    assert "cite-unknown" in html
+    assert 'href="#src-' not in html
+
+
+def test_a_citation_inside_a_link_title_does_not_break_the_link() -> None:
+    """Markers are linked in text only; inside an attribute they would cut the tag short."""
+    html = render_markdown('[the filing](https://sec.example/q "per [sig-acme-901]")', SOURCES)
+
+    [(tag, attrs)] = [t for t in Tags(html).tags if t[0] == "a"]
+    assert attrs["href"] == "https://sec.example/q"
+    assert attrs["title"] == "per [sig-acme-901]"
+    assert "noopener" in (attrs["rel"] or "")
+    assert set(attrs) == {"href", "title", "rel"}
