@@ -37,7 +37,7 @@ lint: $(STAMP) ## ruff and mypy
 record: $(STAMP) ## re-record the LLM cassettes against the embedded model server
 	$(BIN)/samdesk llm serve & pid=$$!; \
 	  until curl -sf http://127.0.0.1:8089/v1/models >/dev/null; do sleep 1; done; \
-	  $(BIN)/python -m pytest tests/agent -m "vcr" --record-mode=rewrite; status=$$?; \
+	  $(BIN)/python -m pytest -m vcr --record-mode=rewrite; status=$$?; \
 	  kill $$pid; exit $$status
 
 serve: $(STAMP) ## serve the desk on the existing data

@@ -63,8 +63,11 @@ class Drafter:
         as_of = as_of or datetime.now(UTC)
         trigger = self._signal(plan, signal_id)
         related = self.index.search(
-            f"{trigger.title}\n{trigger.text}", account_id=plan.account_id, k=self.k,
-            as_of=as_of, ranking=self.ranking,
+            f"{trigger.title}\n{trigger.text}",
+            account_id=plan.account_id,
+            k=self.k,
+            as_of=as_of,
+            ranking=self.ranking,
         )
         sources = [RetrievedChunk(trigger, 1.0, 1.0)]
         sources += [r for r in related if r.chunk.id != trigger.id][: self.k - 1]
@@ -78,9 +81,14 @@ class Drafter:
             "trigger": {"id": trigger.id, "title": trigger.title, "date": _date(trigger)},
         }
         return self._generate(
-            "outreach", plan, load_prompt(prompt), sources, context,
+            "outreach",
+            plan,
+            load_prompt(prompt),
+            sources,
+            context,
             trigger={"type": "signal", "signal_id": trigger.id, "title": trigger.title},
-            recipient=address(person, plan), as_of=as_of,
+            recipient=address(person, plan),
+            as_of=as_of,
         )
 
     def draft_briefing(
@@ -94,25 +102,43 @@ class Drafter:
         as_of = as_of or datetime.now(UTC)
         half = max(self.k // 2, 1)
         plan_hits = self.index.search(
-            f"{meeting.title} {BRIEFING_TOPICS}", account_id=plan.account_id, k=half,
-            as_of=as_of, ranking=self.ranking, kinds=("plan",),
+            f"{meeting.title} {BRIEFING_TOPICS}",
+            account_id=plan.account_id,
+            k=half,
+            as_of=as_of,
+            ranking=self.ranking,
+            kinds=("plan",),
         )
         news = self.index.search(
-            f"{meeting.title} recent news changes", account_id=plan.account_id,
-            k=self.k - half, as_of=as_of, ranking=self.ranking, kinds=("signal",),
+            f"{meeting.title} recent news changes",
+            account_id=plan.account_id,
+            k=self.k - half,
+            as_of=as_of,
+            ranking=self.ranking,
+            kinds=("signal",),
         )
         context = {"meeting": meeting.model_dump(mode="json")}
         return self._generate(
-            "briefing", plan, load_prompt(prompt), plan_hits + news, context,
-            trigger={"type": "meeting", "title": meeting.title,
-                     "starts_at": meeting.starts_at.isoformat()},
-            recipient=plan.owner_email, as_of=as_of,
+            "briefing",
+            plan,
+            load_prompt(prompt),
+            plan_hits + news,
+            context,
+            trigger={
+                "type": "meeting",
+                "title": meeting.title,
+                "starts_at": meeting.starts_at.isoformat(),
+            },
+            recipient=plan.owner_email,
+            as_of=as_of,
         )
 
     def _signal(self, plan: AccountPlan, signal_id: str) -> Chunk:
         found = self.index.get([signal_id])
         if not found or found[0].kind != "signal" or found[0].account_id != plan.account_id:
-            raise NotFoundError(f"signal {signal_id!r} is not indexed for account {plan.account_id}")
+            raise NotFoundError(
+                f"signal {signal_id!r} is not indexed for account {plan.account_id}"
+            )
         return found[0]
 
     def _generate(
@@ -136,8 +162,9 @@ class Drafter:
             "example_id": chunks[0].id if chunks else "source-id",
             **extra,
         }
-        result = DraftResult(kind, plan.account_id, trigger, prompt, self.llm.name, sources,
-                             recipient)
+        result = DraftResult(
+            kind, plan.account_id, trigger, prompt, self.llm.name, sources, recipient
+        )
         messages = prompt.render(context)
         schema = output_schema(kind, [c.id for c in chunks])
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
@@ -157,13 +184,18 @@ class Drafter:
                 messages = [
                     *messages,
                     ChatMessage("assistant", completion.text),
-                    ChatMessage("user", f"That reply was invalid: {exc}. Reply again with only "
-                                        "the JSON object."),
+                    ChatMessage(
+                        "user",
+                        f"That reply was invalid: {exc}. Reply again with only the JSON object.",
+                    ),
                 ]
         result.usage = usage
         if result.output is not None:
             result.findings = check_draft(
-                result.output, chunks, account_id=plan.account_id, as_of=as_of,
+                result.output,
+                chunks,
+                account_id=plan.account_id,
+                as_of=as_of,
                 stale_after_days=self.stale_after_days,
             )
         return result

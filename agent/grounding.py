@@ -21,8 +21,11 @@ URL = re.compile(r"https?://[^\s)\]>\"']+", re.IGNORECASE)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<![\w-])\+?(?:\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w-])")
 DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})(?:T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?)?\b")
-ACTIVE = re.compile(r"<\s*/?\s*(script|iframe|img|object|embed|style|form)\b|\bon\w+\s*=|!\[[^\]]*\]\(|"
-                    r"javascript:", re.IGNORECASE)
+ACTIVE = re.compile(
+    r"<\s*/?\s*(script|iframe|img|object|embed|style|form)\b|\bon\w+\s*=|!\[[^\]]*\]\(|"
+    r"javascript:",
+    re.IGNORECASE,
+)
 SCALE = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9}
 
 
@@ -68,7 +71,9 @@ def _citation_findings(
     for cid in _cited_ids(output):
         source = by_id.get(cid)
         if source is None:
-            yield Finding("unknown_citation", f"cites [{cid}], which was not among the sources", cid)
+            yield Finding(
+                "unknown_citation", f"cites [{cid}], which was not among the sources", cid
+            )
         elif source.account_id != account_id:
             yield Finding("foreign_account", f"[{cid}] belongs to account {source.account_id}", cid)
     if not CITATION.search(output.body):
@@ -92,7 +97,13 @@ def numeric_values(text: str) -> set[float]:
 
 def _number_findings(text: str, sources: list[Chunk]) -> Iterable[Finding]:
     known = numeric_values(" ".join(f"{s.title} {s.text}" for s in sources))
-    for pattern in (CITATION, URL, EMAIL, PHONE, DATE):  # their digits are checked as a whole elsewhere
+    for pattern in (
+        CITATION,
+        URL,
+        EMAIL,
+        PHONE,
+        DATE,
+    ):  # their digits are checked as a whole elsewhere
         text = pattern.sub(" ", text)
     for match in NUMBER.finditer(text):
         token = match.group(0).strip()
@@ -102,7 +113,9 @@ def _number_findings(text: str, sources: list[Chunk]) -> Iterable[Finding]:
 
 
 def _date_findings(text: str, sources: list[Chunk]) -> Iterable[Finding]:
-    corpus = " ".join(f"{s.text} {s.published_at.date() if s.published_at else ''}" for s in sources)
+    corpus = " ".join(
+        f"{s.text} {s.published_at.date() if s.published_at else ''}" for s in sources
+    )
     known = set(DATE.findall(corpus))
     for date in dict.fromkeys(DATE.findall(text)):
         if date not in known:
@@ -112,8 +125,9 @@ def _date_findings(text: str, sources: list[Chunk]) -> Iterable[Finding]:
 def _active_content_findings(text: str) -> Iterable[Finding]:
     """Markup a SAM would not write: scripts, event handlers, images that can beacon out."""
     for match in dict.fromkeys(m.group(0) for m in ACTIVE.finditer(text)):
-        yield Finding("active_content", f"contains markup {match!r}; it will not be rendered",
-                      match)
+        yield Finding(
+            "active_content", f"contains markup {match!r}; it will not be rendered", match
+        )
 
 
 def _trivial(values: set[float]) -> bool:
@@ -140,7 +154,8 @@ def _stale_findings(cited: list[Chunk], as_of: datetime, max_age_days: int) -> I
         if source.published_at is not None and source.published_at < limit:
             yield Finding(
                 "stale_source",
-                f"[{source.id}] is from {source.published_at.date()}, older than {max_age_days} days",
+                f"[{source.id}] is from {source.published_at.date()}, "
+                f"older than {max_age_days} days",
                 source.id,
                 severity="warning",
             )

@@ -59,7 +59,7 @@ class OpenAIChatModel(ChatModel):
     def _response_format(self, schema: dict[str, Any] | None) -> dict[str, Any]:
         if schema is None:
             return {}
-        # llama-cpp-python's server only knows "json_object" (with a schema it turns into a grammar).
+        # llama-cpp-python's server knows only "json_object" (a schema becomes a grammar).
         mode = self._settings.llm_json_mode or (
             "json_object" if self.endpoint.provider == "embedded" else "json_schema"
         )

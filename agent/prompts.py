@@ -68,6 +68,8 @@ def _template_source(kind: str, version: str) -> str:
     """The template plus the shared macros it imports, so a macro edit changes the hash."""
     loader = _ENV.loader
     assert loader is not None
-    parts = [loader.get_source(_ENV, name)[0] for name in (f"{kind}/{version}.j2",
-                                                         "_sources.j2", "_rules.j2")]
+    parts = [
+        loader.get_source(_ENV, name)[0]
+        for name in (f"{kind}/{version}.j2", "_sources.j2", "_rules.j2")
+    ]
     return "\n".join(parts)

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+
 class DraftOutput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

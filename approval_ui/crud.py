@@ -42,11 +42,21 @@ def create_draft(session: Session, *, result: DraftResult) -> Draft:
     session.flush()
     if result.output is not None:
         _append_revision(
-            session, draft, subject=result.output.subject, body=result.output.body,
-            recipient=result.recipient, citations=result.output.citations, author=MODEL_AUTHOR,
+            session,
+            draft,
+            subject=result.output.subject,
+            body=result.output.body,
+            recipient=result.recipient,
+            citations=result.output.citations,
+            author=MODEL_AUTHOR,
         )
-    _audit(session, draft, "created" if result.output else "failed", MODEL_AUTHOR,
-           {"reason": result.failure_reason} if result.output is None else {})
+    _audit(
+        session,
+        draft,
+        "created" if result.output else "failed",
+        MODEL_AUTHOR,
+        {"reason": result.failure_reason} if result.output is None else {},
+    )
     return draft
 
 
@@ -74,16 +84,27 @@ def edit_draft(
     """A new revision; editing an approved draft returns it to pending."""
     _check_version(draft, expected_version)
     if draft.status not in EDITABLE:
-        raise StateError(f"draft {draft.id} is {draft.status}; only pending or approved drafts "
-                         "can be edited")
+        raise StateError(
+            f"draft {draft.id} is {draft.status}; only pending or approved drafts can be edited"
+        )
     current = draft.current
-    new = (subject if subject is not None else current.subject,
-           body if body is not None else current.body,
-           recipient if recipient is not None else current.recipient)
+    new = (
+        subject if subject is not None else current.subject,
+        body if body is not None else current.body,
+        recipient if recipient is not None else current.recipient,
+    )
     if new == (current.subject, current.body, current.recipient):
         return draft
-    _append_revision(session, draft, subject=new[0], body=new[1], recipient=new[2],
-                     citations=current.citations, author=by, note=note)
+    _append_revision(
+        session,
+        draft,
+        subject=new[0],
+        body=new[1],
+        recipient=new[2],
+        citations=current.citations,
+        author=by,
+        note=note,
+    )
     if draft.status == "approved":
         _unapprove(session, draft, by)
     _audit(session, draft, "edited", by, {"revision": draft.current.number})
@@ -105,8 +126,10 @@ def approve(
         raise StateError(f"draft {draft.id} is {draft.status}; only pending drafts can be approved")
     flags = [f for f in draft.findings if f.get("severity") == "error"]
     if flags and not confirm_flags:
-        raise StateError(f"draft {draft.id} has {len(flags)} unresolved grounding flag(s); "
-                         "review them and confirm to approve anyway")
+        raise StateError(
+            f"draft {draft.id} has {len(flags)} unresolved grounding flag(s); "
+            "review them and confirm to approve anyway"
+        )
     revision = draft.current
     draft.status = "approved"
     draft.approved_revision = revision.number
@@ -114,10 +137,16 @@ def approve(
     draft.approved_by = by
     draft.approved_at = utcnow()
     message_id, message = build_message(draft, revision, mail_from=mail_from)
-    session.add(OutboxMessage(
-        draft_id=draft.id, revision_number=revision.number, message_id=message_id,
-        content_hash=revision.content_hash, message=message, status="queued",
-    ))
+    session.add(
+        OutboxMessage(
+            draft_id=draft.id,
+            revision_number=revision.number,
+            message_id=message_id,
+            content_hash=revision.content_hash,
+            message=message,
+            status="queued",
+        )
+    )
     _touch(draft)
     detail: dict[str, Any] = {"revision": revision.number}
     if flags:
@@ -147,10 +176,12 @@ def queued_message(session: Session, draft: Draft) -> OutboxMessage:
     """The outbox row of the approved revision; the only thing a sender may transmit."""
     if draft.status != "approved":
         raise StateError(f"draft {draft.id} is {draft.status}; only approved drafts can be sent")
-    row = session.scalars(select(OutboxMessage).where(
-        OutboxMessage.draft_id == draft.id,
-        OutboxMessage.revision_number == draft.approved_revision,
-    )).one()
+    row = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.draft_id == draft.id,
+            OutboxMessage.revision_number == draft.approved_revision,
+        )
+    ).one()
     if row.content_hash != draft.approved_hash or draft.current.content_hash != draft.approved_hash:
         raise StateError(f"draft {draft.id}: the queued message does not match the approval")
     return row
@@ -161,13 +192,26 @@ def audit(session: Session, draft: Draft, action: str, actor: str, **detail: Any
 
 
 def _append_revision(
-    session: Session, draft: Draft, *, subject: str, body: str, recipient: str,
-    citations: list[Any], author: str, note: str | None = None,
+    session: Session,
+    draft: Draft,
+    *,
+    subject: str,
+    body: str,
+    recipient: str,
+    citations: list[Any],
+    author: str,
+    note: str | None = None,
 ) -> None:
     number = draft.revisions[-1].number + 1 if draft.revisions else 1
     revision = Revision(
-        draft=draft, number=number, subject=subject, body=body, recipient=recipient,
-        citations=list(citations), author=author, note=note,
+        draft=draft,
+        number=number,
+        subject=subject,
+        body=body,
+        recipient=recipient,
+        citations=list(citations),
+        author=author,
+        note=note,
         content_hash=content_hash(subject, body, recipient),
     )
     session.add(revision)
@@ -176,9 +220,21 @@ def _append_revision(
 
 def _unapprove(session: Session, draft: Draft, by: str) -> None:
     """Withdraw an approval: its queued message is cancelled and can never be sent."""
-    for row in session.scalars(select(OutboxMessage).where(
-        OutboxMessage.draft_id == draft.id, OutboxMessage.status == "queued"
-    )):
+    sending = session.scalars(
+        select(OutboxMessage.id).where(
+            OutboxMessage.draft_id == draft.id, OutboxMessage.status.in_(("sending", "unknown"))
+        )
+    ).first()
+    if sending is not None:
+        raise StateError(
+            f"draft {draft.id} is being sent (or its delivery is unconfirmed); "
+            "it cannot be changed now"
+        )
+    for row in session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.draft_id == draft.id, OutboxMessage.status == "queued"
+        )
+    ):
         row.status = "cancelled"
     draft.status = "pending"
     draft.approved_revision = None
@@ -203,8 +259,15 @@ def _touch(draft: Draft) -> None:
 
 def _audit(session: Session, draft: Draft, action: str, actor: str, detail: dict[str, Any]) -> None:
     revision_hash = draft.revisions[-1].content_hash if draft.revisions else None
-    session.add(AuditEvent(draft_id=draft.id, action=action, actor=actor,
-                           revision_hash=revision_hash, detail=detail))
+    session.add(
+        AuditEvent(
+            draft_id=draft.id,
+            action=action,
+            actor=actor,
+            revision_hash=revision_hash,
+            detail=detail,
+        )
+    )
 
 
 def _source_json(retrieved: Any) -> dict[str, Any]:

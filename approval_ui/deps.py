@@ -22,7 +22,9 @@ def get_sessions(request: Request) -> sessionmaker[Session]:
     return sessions
 
 
-def get_session(sessions: Annotated[sessionmaker[Session], Depends(get_sessions)]) -> Iterator[Session]:
+def get_session(
+    sessions: Annotated[sessionmaker[Session], Depends(get_sessions)],
+) -> Iterator[Session]:
     """A read session; actions open their own transaction so they commit before responding."""
     with sessions() as session:
         yield session

@@ -58,10 +58,21 @@ def summary(draft: Draft) -> dict[str, Any]:
 def detail(draft: Draft) -> dict[str, Any]:
     return {
         **summary(draft),
-        **{key: getattr(draft, key) for key in (
-            "sources", "findings", "usage", "latency_ms", "failure_reason", "reject_reason",
-            "approved_revision", "approved_hash", "approved_by", "approved_at",
-        )},
+        **{
+            key: getattr(draft, key)
+            for key in (
+                "sources",
+                "findings",
+                "usage",
+                "latency_ms",
+                "failure_reason",
+                "reject_reason",
+                "approved_revision",
+                "approved_hash",
+                "approved_by",
+                "approved_at",
+            )
+        },
         "revisions": draft.revisions,
     }
 
@@ -71,9 +82,11 @@ def accounts(session: Session) -> list[Account]:
 
 
 def audit_log(session: Session, draft_id: int) -> list[AuditEvent]:
-    return list(session.scalars(
-        select(AuditEvent).where(AuditEvent.draft_id == draft_id).order_by(AuditEvent.id)
-    ))
+    return list(
+        session.scalars(
+            select(AuditEvent).where(AuditEvent.draft_id == draft_id).order_by(AuditEvent.id)
+        )
+    )
 
 
 def outbox(session: Session, draft_id: int | None = None) -> list[OutboxMessage]:

@@ -32,7 +32,9 @@ def render_markdown(text: str, source_ids: Iterable[str] = ()) -> Markup:
     def link(match: re.Match[str]) -> str:
         sid = match.group(1)
         if sid not in known:
-            return f'<span class="cite cite-unknown" title="not a source of this draft">[{sid}]</span>'
+            return (
+                f'<span class="cite cite-unknown" title="not a source of this draft">[{sid}]</span>'
+            )
         return f'<a class="cite" href="#src-{sid}">[{sid}]</a>'
 
     # Markers become links in text only: inside an attribute (a link title) they would end it.

@@ -13,9 +13,9 @@ import smtplib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval_ui import crud
@@ -72,7 +72,9 @@ class SMTPSender:
         try:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
         except OSError as exc:
-            raise DeliveryError("transient", f"cannot connect to {self.host}:{self.port}: {exc}")
+            raise DeliveryError(
+                "transient", f"cannot connect to {self.host}:{self.port}: {exc}"
+            ) from exc
         try:
             with client:
                 if self.starttls:
@@ -90,15 +92,18 @@ class SMTPSender:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise DeliveryError("unknown", f"connection lost during the send: {exc}") from exc
         if refused:  # the others did get it, so a retry would send them a second copy
-            raise DeliveryError("unknown", f"delivered, but these recipients were refused: "
-                                           f"{refused}")
+            raise DeliveryError(
+                "unknown", f"delivered, but these recipients were refused: {refused}"
+            )
         return f"smtp://{self.host}:{self.port}"
 
 
 def make_sender(settings: Settings) -> Sender:
     if settings.sender == "smtp":
         return SMTPSender(
-            settings.smtp_host, settings.smtp_port, settings.smtp_timeout_s,
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_timeout_s,
             settings.smtp_username,
             settings.smtp_password.get_secret_value() if settings.smtp_password else None,
             settings.smtp_starttls,
@@ -114,11 +119,12 @@ def send_draft(
         draft = crud.get_draft(session, draft_id, for_update=True)
         row = crud.queued_message(session, draft)
         to = recipients(draft.current)
-        claimed = session.execute(
+        result = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row.id, OutboxMessage.status.in_(("queued", "failed")))
             .values(status="sending", attempts=OutboxMessage.attempts + 1)
-        ).rowcount
+        )
+        claimed = cast("CursorResult[Any]", result).rowcount
         if claimed != 1:
             raise StateError(f"draft {draft_id} is already being sent or was sent")
         row_id, message, message_id = row.id, row.message, row.message_id

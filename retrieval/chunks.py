@@ -17,8 +17,12 @@ from retrieval.schemas import AccountPlan, Signal
 ChunkKind = Literal["plan", "signal"]
 # Blocks that plan_chunks builds from the front matter; a ``##`` section may not reuse their ids.
 GENERATED_SECTIONS = (
-    "Overview", "Strategic scorecard", "Stakeholders", "Open opportunities",
-    "Metrics vs targets", "Upcoming meetings",
+    "Overview",
+    "Strategic scorecard",
+    "Stakeholders",
+    "Open opportunities",
+    "Metrics vs targets",
+    "Upcoming meetings",
 )
 
 
@@ -100,7 +104,8 @@ def _overview(plan: AccountPlan) -> str:
     lines = [
         f"Account: {plan.name} ({plan.industry}), domain {plan.domain}.",
         f"Current ARR: ${plan.arr_usd:,}. Strategic score: {plan.strategic_score}/100.",
-        f"Strategic Account Manager: {plan.owner_sam}. Executive sponsor: {plan.executive_sponsor}.",
+        f"Strategic Account Manager: {plan.owner_sam}.",
+        f"Executive sponsor: {plan.executive_sponsor}.",
     ]
     if plan.renewal_date:
         lines.append(f"Renewal date: {plan.renewal_date.isoformat()}.")
@@ -113,7 +118,8 @@ def _overview(plan: AccountPlan) -> str:
 
 def _scorecard(plan: AccountPlan) -> str:
     rows = [
-        f"- {c.criterion} (weight {c.weight}%): {c.score}/10" + (f", {c.evidence}" if c.evidence else "")
+        f"- {c.criterion} (weight {c.weight}%): {c.score}/10"
+        + (f", {c.evidence}" if c.evidence else "")
         for c in plan.scorecard
     ]
     return "\n".join([*rows, f"Total strategic score: {plan.strategic_score}/100."])

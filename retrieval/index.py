@@ -83,9 +83,9 @@ class VectorIndex:
         vectors = self.embedder.embed([_embed_text(c) for c in chunks])
         self._collection.upsert(
             ids=[c.id for c in chunks],
-            embeddings=vectors,  # type: ignore[arg-type]
+            embeddings=vectors,
             documents=[c.text for c in chunks],
-            metadatas=[c.metadata() for c in chunks],  # type: ignore[misc]
+            metadatas=[c.metadata() for c in chunks],
         )
 
     def delete(self, ids: list[str]) -> None:
@@ -112,7 +112,7 @@ class VectorIndex:
         if total == 0:
             return []
         found = self._collection.query(
-            query_embeddings=self.embedder.embed([query]),  # type: ignore[arg-type]
+            query_embeddings=self.embedder.embed([query]),
             n_results=min(max(k * 4, 20), total),
             where=where,
             include=["documents", "metadatas", "distances"],
@@ -130,7 +130,9 @@ class VectorIndex:
                 continue
             similarity = 1.0 - float(dist)
             results.append(
-                RetrievedChunk(chunk, similarity, ranking.score(similarity, chunk.published_at, as_of))
+                RetrievedChunk(
+                    chunk, similarity, ranking.score(similarity, chunk.published_at, as_of)
+                )
             )
         results.sort(key=lambda r: (-r.score, r.chunk.id))
         return results[:k]

@@ -132,11 +132,15 @@ def _store_signals(
     for start in range(0, len(signals), BATCH):
         batch = signals[start : start + BATCH]
         with transaction(sessions) as session:
-            known = {a for (a,) in session.query(Account.id).filter(
-                Account.id.in_({s.account_id for s in batch})
-            )}
+            known = {
+                a
+                for (a,) in session.query(Account.id).filter(
+                    Account.id.in_({s.account_id for s in batch})
+                )
+            }
             existing = {
-                r.id: r for r in session.query(SignalRecord).filter(
+                r.id: r
+                for r in session.query(SignalRecord).filter(
                     SignalRecord.id.in_([s.id for s in batch])
                 )
             }
@@ -144,11 +148,15 @@ def _store_signals(
             pending: list[tuple[Signal, Chunk]] = []
             for signal in batch:
                 if signal.account_id not in known:
-                    report.errors.append(InputError(
-                        path, None, "account_id",
-                        f"signal {signal.id}: unknown account {signal.account_id!r} "
-                        "(ingest its plan first)",
-                    ))
+                    report.errors.append(
+                        InputError(
+                            path,
+                            None,
+                            "account_id",
+                            f"signal {signal.id}: unknown account {signal.account_id!r} "
+                            "(ingest its plan first)",
+                        )
+                    )
                     continue
                 chunk = signal_chunk(signal)
                 record = existing.get(signal.id)
@@ -170,13 +178,21 @@ def _unchanged(
         record is not None
         and indexed_hash == chunk.content_hash
         and (record.content_hash, record.account_id, record.type, record.url, record.published_at)
-        == (chunk.content_hash, signal.account_id, signal.type, str(signal.source_url),
-            signal.published_at)
+        == (
+            chunk.content_hash,
+            signal.account_id,
+            signal.type,
+            str(signal.source_url),
+            signal.published_at,
+        )
     )
 
 
 def _upsert_signal(
-    session: Session, record: SignalRecord | None, signal: Signal, chunk: Chunk,
+    session: Session,
+    record: SignalRecord | None,
+    signal: Signal,
+    chunk: Chunk,
     report: IngestReport,
 ) -> None:
     values = {

@@ -80,16 +80,26 @@ def _sections(
         heading = doc.metadata.get("section")
         if heading and doc.page_content.strip():
             heading = heading.strip()
-            line = next((i for i in range(cursor, len(lines))
-                         if lines[i].strip().startswith("## ")
-                         and lines[i].strip()[3:].strip() == heading), None)
+            line = next(
+                (
+                    i
+                    for i in range(cursor, len(lines))
+                    if lines[i].strip().startswith("## ")
+                    and lines[i].strip()[3:].strip() == heading
+                ),
+                None,
+            )
             cursor = line + 1 if line is not None else cursor
             key = slug(heading)
             if key in taken:
-                problems.append(InputError(
-                    path, line + 1 if line is not None else None, f"sections.{heading}",
-                    f"heading clashes with {taken[key]} (same chunk id); rename it",
-                ))
+                problems.append(
+                    InputError(
+                        path,
+                        line + 1 if line is not None else None,
+                        f"sections.{heading}",
+                        f"heading clashes with {taken[key]} (same chunk id); rename it",
+                    )
+                )
                 continue
             taken[key] = f"the heading {heading!r}"
             sections[heading] = doc.page_content.strip()

@@ -29,8 +29,12 @@ def load_signals(path: Path) -> tuple[list[Signal], list[InputError]]:
             continue
         if signal.id in first_seen:
             errors.append(
-                InputError(path, number, "id", f"duplicate id {signal.id!r}, first at line "
-                           f"{first_seen[signal.id]}")
+                InputError(
+                    path,
+                    number,
+                    "id",
+                    f"duplicate id {signal.id!r}, first at line {first_seen[signal.id]}",
+                )
             )
             continue
         first_seen[signal.id] = number
@@ -55,7 +59,9 @@ def _parse_line(path: Path, number: int, raw: bytes, errors: list[InputError]) -
         errors.append(InputError(path, number, None, "not valid UTF-8 text"))
         return None
     except json.JSONDecodeError as exc:
-        errors.append(InputError(path, number, None, f"not valid JSON ({exc.msg}, col {exc.colno})"))
+        errors.append(
+            InputError(path, number, None, f"not valid JSON ({exc.msg}, col {exc.colno})")
+        )
         return None
     if not isinstance(data, dict):
         errors.append(InputError(path, number, None, "each line must be one JSON object"))

@@ -20,8 +20,9 @@ from samdesk.errors import SamdeskError
 from samdesk.runtime import Runtime
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
-draft_app = typer.Typer(help="Draft a briefing or an outreach email into the review queue.",
-                        no_args_is_help=True)
+draft_app = typer.Typer(
+    help="Draft a briefing or an outreach email into the review queue.", no_args_is_help=True
+)
 llm_app = typer.Typer(help="The embedded model server.", no_args_is_help=True)
 app.add_typer(draft_app, name="draft")
 app.add_typer(llm_app, name="llm")
@@ -36,7 +37,7 @@ def main() -> None:
     try:
         app()
     except SamdeskError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
         sys.exit(1)
 
 
@@ -49,43 +50,56 @@ def _runtime() -> Runtime:
 
 
 @app.command()
-def ingest(paths: Annotated[list[Path], typer.Argument(help="Plan .md and signal .jsonl files "
-                                                          "or folders of them.")]) -> None:
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Plan .md and signal .jsonl files or folders of them.")
+    ],
+) -> None:
     """Validate and index account plans and signals (idempotent: re-running changes nothing)."""
     runtime = _runtime()
     _ingest(runtime, paths)
 
 
 def _ingest(runtime: Runtime, paths: list[Path]) -> None:
-    from retrieval.ingest import collect_files, ingest as run_ingest
+    from retrieval.ingest import collect_files
+    from retrieval.ingest import ingest as run_ingest
 
     plans, signal_files, _ = collect_files(paths)
     total = len(plans) + sum(sum(1 for line in f.open("rb") if line.strip()) for f in signal_files)
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("Ingesting", total=total)
-        report = run_ingest(paths, index=runtime.index, sessions=runtime.sessions,
-                            progress=lambda n: progress.advance(task, n))
+        report = run_ingest(
+            paths,
+            index=runtime.index,
+            sessions=runtime.sessions,
+            progress=lambda n: progress.advance(task, n),
+        )
     for problem in report.errors:
-        err.print(f"[yellow]rejected[/yellow] {problem}")
+        err.print(f"[yellow]rejected[/yellow] {problem}", soft_wrap=True, highlight=False)
     console.print(f"Ingest: {report.summary()}; index holds {runtime.index.count()} chunks.")
     if report.errors:
         raise typer.Exit(1)
 
 
 @draft_app.command("outreach")
-def draft_outreach(account: str, signal: str,
-                   prompt: Annotated[str, typer.Option(help="kind@version")] = "outreach",
-                   as_of: AsOf = None) -> None:
+def draft_outreach(
+    account: str,
+    signal: str,
+    prompt: Annotated[str, typer.Option(help="kind@version")] = "outreach",
+    as_of: AsOf = None,
+) -> None:
     """Draft an outreach email to the right stakeholder, triggered by SIGNAL."""
     draft = _runtime().draft_outreach(account, signal, prompt=prompt, as_of=_as_of(as_of))
     _report_draft(draft.id, draft.status, draft.failure_reason, len(draft.findings))
 
 
 @draft_app.command("briefing")
-def draft_briefing(account: str,
-                   meeting: Annotated[str | None, typer.Option(help="Meeting title")] = None,
-                   prompt: Annotated[str, typer.Option(help="kind@version")] = "briefing",
-                   as_of: AsOf = None) -> None:
+def draft_briefing(
+    account: str,
+    meeting: Annotated[str | None, typer.Option(help="Meeting title")] = None,
+    prompt: Annotated[str, typer.Option(help="kind@version")] = "briefing",
+    as_of: AsOf = None,
+) -> None:
     """Draft a pre-meeting executive briefing (the account's next meeting by default)."""
     draft = _runtime().draft_briefing(account, meeting, prompt=prompt, as_of=_as_of(as_of))
     _report_draft(draft.id, draft.status, draft.failure_reason, len(draft.findings))
@@ -95,12 +109,15 @@ def _report_draft(draft_id: int, status: str, reason: str | None, findings: int)
     if status == "failed":
         err.print(f"[red]draft {draft_id} failed:[/red] {reason}")
         raise typer.Exit(1)
-    console.print(f"draft {draft_id} is {status} with {findings} finding(s); review it in the desk.")
+    console.print(
+        f"draft {draft_id} is {status} with {findings} finding(s); review it in the desk."
+    )
 
 
 @app.command("queue")
-def show_queue(account: str | None = None, kind: str | None = None,
-               status: str | None = None) -> None:
+def show_queue(
+    account: str | None = None, kind: str | None = None, status: str | None = None
+) -> None:
     """List drafts in review order."""
     from approval_ui.queue import list_drafts, summary
 
@@ -109,8 +126,14 @@ def show_queue(account: str | None = None, kind: str | None = None,
     with runtime.sessions() as session:
         for draft in list_drafts(session, account_id=account, kind=kind, status=status):
             row = summary(draft)
-            table.add_row(str(row["id"]), row["account_id"], row["kind"], row["status"],
-                          str(row["flags"]), row["subject"] or "")
+            table.add_row(
+                str(row["id"]),
+                row["account_id"],
+                row["kind"],
+                row["status"],
+                str(row["flags"]),
+                row["subject"] or "",
+            )
     console.print(table)
 
 
@@ -129,15 +152,19 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 def llm_serve() -> None:
     """Run the embedded SmolLM2 model as an OpenAI-compatible server on loopback."""
     settings = get_settings()
-    console.print(f"Serving {llm_server.model_path().name} on "
-                  f"http://127.0.0.1:{settings.embedded_llm_port}/v1")
+    console.print(
+        f"Serving {llm_server.model_path().name} on "
+        f"http://127.0.0.1:{settings.embedded_llm_port}/v1"
+    )
     os.execv(sys.executable, llm_server.command(settings))
 
 
 @app.command()
-def demo(samples: Annotated[Path, typer.Option(help="Sample plans and signals")] = SAMPLES,
-         serve_desk: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
-         as_of: AsOf = None) -> None:
+def demo(
+    samples: Annotated[Path, typer.Option(help="Sample plans and signals")] = SAMPLES,
+    serve_desk: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+    as_of: AsOf = None,
+) -> None:
     """Ingest the sample accounts, draft for each, and open the desk."""
     settings = get_settings()
     runtime = Runtime.open(settings)
@@ -169,7 +196,11 @@ def _ingest_quietly(runtime: Runtime, samples: Path) -> None:
 
 
 def _draft_demo(runtime: Runtime, as_of: datetime) -> None:
-    targets = [t for t in runtime.demo_targets(as_of) if not runtime.has_draft(*t)]
+    targets = [
+        (kind, account, trigger)
+        for kind, account, trigger in runtime.demo_targets(as_of)
+        if not runtime.has_draft(account, kind, trigger)
+    ]
     with Progress(console=err) as progress:
         task = progress.add_task("Drafting", total=len(targets))
         for kind, account, trigger in targets:

@@ -37,13 +37,21 @@ def is_available() -> bool:
 
 def command(settings: Settings) -> list[str]:
     return [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(model_path()),
-        "--model_alias", EMBEDDED_MODEL,
-        "--host", "127.0.0.1",
-        "--port", str(settings.embedded_llm_port),
-        "--n_ctx", str(settings.embedded_llm_ctx),
-        "--seed", str(settings.llm_seed),
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model_path()),
+        "--model_alias",
+        EMBEDDED_MODEL,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(settings.embedded_llm_port),
+        "--n_ctx",
+        str(settings.embedded_llm_ctx),
+        "--seed",
+        str(settings.llm_seed),
     ]
 
 
@@ -55,7 +63,9 @@ def is_up(settings: Settings) -> bool:
         return False
 
 
-def start(settings: Settings, *, log: Path | None = None, timeout_s: float = 90) -> subprocess.Popen[bytes]:
+def start(
+    settings: Settings, *, log: Path | None = None, timeout_s: float = 90
+) -> subprocess.Popen[bytes]:
     """Start the server and wait until it answers; the caller owns the process."""
     if util.find_spec("llama_cpp") is None:
         raise ConfigError("llama-cpp-python is not installed: pip install 'samdesk[llm]'")
@@ -64,8 +74,10 @@ def start(settings: Settings, *, log: Path | None = None, timeout_s: float = 90)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ConfigError(f"the embedded model server exited with code {process.returncode}"
-                              + (f"; see {log}" if log else ""))
+            raise ConfigError(
+                f"the embedded model server exited with code {process.returncode}"
+                + (f"; see {log}" if log else "")
+            )
         if is_up(settings):
             return process
         time.sleep(0.5)

@@ -25,7 +25,7 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Refuses naive datetimes on the way in; SQLite loses the zone, so restore it on the way out."""
+    """Refuses naive datetimes; SQLite drops the zone, so it is restored on the way out."""
 
     impl = DateTime(timezone=True)
     cache_ok = True

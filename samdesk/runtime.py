@@ -41,17 +41,22 @@ class Runtime:
     @cached_property
     def index(self) -> VectorIndex:
         key = self.settings.openai_api_key
-        embedder = make_embedder(self.settings.embedding_model,
-                                 openai_api_key=key.get_secret_value() if key else None)
-        return VectorIndex.persistent(self.settings.chroma_dir, embedder,
-                                      self.settings.chroma_collection)
+        embedder = make_embedder(
+            self.settings.embedding_model, openai_api_key=key.get_secret_value() if key else None
+        )
+        return VectorIndex.persistent(
+            self.settings.chroma_dir, embedder, self.settings.chroma_collection
+        )
 
     @cached_property
     def drafter(self) -> Drafter:
         s = self.settings
         return Drafter(
-            llm=OpenAIChatModel(s.llm_endpoint(), s), index=self.index, seller=s.seller_company,
-            k=s.retrieval_k, ranking=Ranking(s.recency_weight, s.recency_half_life_days),
+            llm=OpenAIChatModel(s.llm_endpoint(), s),
+            index=self.index,
+            seller=s.seller_company,
+            k=s.retrieval_k,
+            ranking=Ranking(s.recency_weight, s.recency_half_life_days),
             stale_after_days=s.stale_after_days,
         )
 
@@ -62,17 +67,31 @@ class Runtime:
                 raise NotFoundError(f"account {account_id!r} is not ingested; run `samdesk ingest`")
             return AccountPlan.model_validate(account.plan)
 
-    def draft_outreach(self, account_id: str, signal_id: str, *, prompt: str = "outreach",
-                       as_of: datetime | None = None) -> Draft:
-        result = self.drafter.draft_outreach(self.plan(account_id), signal_id, prompt=prompt,
-                                             as_of=as_of)
+    def draft_outreach(
+        self,
+        account_id: str,
+        signal_id: str,
+        *,
+        prompt: str = "outreach",
+        as_of: datetime | None = None,
+    ) -> Draft:
+        result = self.drafter.draft_outreach(
+            self.plan(account_id), signal_id, prompt=prompt, as_of=as_of
+        )
         return self.store(result)
 
-    def draft_briefing(self, account_id: str, meeting_title: str | None = None, *,
-                       prompt: str = "briefing", as_of: datetime | None = None) -> Draft:
+    def draft_briefing(
+        self,
+        account_id: str,
+        meeting_title: str | None = None,
+        *,
+        prompt: str = "briefing",
+        as_of: datetime | None = None,
+    ) -> Draft:
         plan = self.plan(account_id)
-        result = self.drafter.draft_briefing(plan, pick_meeting(plan, meeting_title),
-                                             prompt=prompt, as_of=as_of)
+        result = self.drafter.draft_briefing(
+            plan, pick_meeting(plan, meeting_title), prompt=prompt, as_of=as_of
+        )
         return self.store(result)
 
     def store(self, result: DraftResult) -> Draft:
@@ -81,16 +100,18 @@ class Runtime:
 
     def has_draft(self, account_id: str, kind: str, trigger: dict[str, Any]) -> bool:
         with self.sessions() as session:
-            drafts = session.scalars(select(Draft).where(
-                Draft.account_id == account_id, Draft.kind == kind))
+            drafts = session.scalars(
+                select(Draft).where(Draft.account_id == account_id, Draft.kind == kind)
+            )
             return any(_same_trigger(d.trigger, trigger) for d in drafts)
 
     def demo_targets(self, as_of: datetime) -> list[tuple[str, str, dict[str, Any]]]:
         """Per account: a briefing for its next meeting and outreach for its freshest news."""
         targets: list[tuple[str, str, dict[str, Any]]] = []
         with self.sessions() as session:
-            accounts = list(session.scalars(select(Account).order_by(
-                Account.strategic_score.desc())))
+            accounts = list(
+                session.scalars(select(Account).order_by(Account.strategic_score.desc()))
+            )
             for account in accounts:
                 plan = AccountPlan.model_validate(account.plan)
                 if plan.meetings:
@@ -98,8 +119,11 @@ class Runtime:
                     targets.append(("briefing", account.id, {"title": meeting.title}))
                 signal = session.scalars(
                     select(SignalRecord)
-                    .where(SignalRecord.account_id == account.id, SignalRecord.type != "noise",
-                           SignalRecord.published_at >= as_of - timedelta(days=ACTIONABLE_DAYS))
+                    .where(
+                        SignalRecord.account_id == account.id,
+                        SignalRecord.type != "noise",
+                        SignalRecord.published_at >= as_of - timedelta(days=ACTIONABLE_DAYS),
+                    )
                     .order_by(SignalRecord.published_at.desc())
                 ).first()
                 if signal is not None:

@@ -15,6 +15,7 @@ from retrieval.index import VectorIndex
 from retrieval.ingest import ingest
 from samdesk.config import Settings
 from samdesk.db import make_engine, migrate, session_factory
+from tests.cassettes import vcr_config  # noqa: F401  (a fixture, used by pytest-recording)
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"

@@ -18,10 +18,14 @@ from samdesk.db import transaction
 from samdesk.models import Account, Draft
 
 SOURCE = Chunk(
-    id="sig-acme-901", account_id="acme-financial", kind="signal", section="leadership_change",
+    id="sig-acme-901",
+    account_id="acme-financial",
+    kind="signal",
+    section="leadership_change",
     title="Acme Financial names Laura Kim as CFO",
     text="Acme Financial Corp appointed Laura Kim as CFO on November 3, 2026.",
-    published_at=datetime(2026, 11, 3, tzinfo=UTC), url="https://news.example/acme-cfo",
+    published_at=datetime(2026, 11, 3, tzinfo=UTC),
+    url="https://news.example/acme-cfo",
 )
 
 
@@ -38,25 +42,43 @@ def draft_result(
 ) -> DraftResult:
     chunks = sources or [SOURCE]
     return DraftResult(
-        kind=kind, account_id=account_id,
+        kind=kind,
+        account_id=account_id,
         trigger={"type": "signal", "signal_id": chunks[0].id, "title": chunks[0].title},
-        prompt=load_prompt(kind), model="scripted",
-        sources=[RetrievedChunk(c, 1.0, 1.0) for c in chunks], recipient=recipient,
-        output=None if failed else DraftOutput(subject=subject, body=body,
-                                               citations=[chunks[0].id]),
-        failure_reason=failed, findings=findings or [],
-        usage={"prompt_tokens": 100, "completion_tokens": 50}, latency_ms=10, attempts=1,
+        prompt=load_prompt(kind),
+        model="scripted",
+        sources=[RetrievedChunk(c, 1.0, 1.0) for c in chunks],
+        recipient=recipient,
+        output=None
+        if failed
+        else DraftOutput(subject=subject, body=body, citations=[chunks[0].id]),
+        failure_reason=failed,
+        findings=findings or [],
+        usage={"prompt_tokens": 100, "completion_tokens": 50},
+        latency_ms=10,
+        attempts=1,
     )
 
 
-def ensure_account(session: Session, account_id: str = "acme-financial",
-                   owner_email: str = "sarah.chen@northwind.example") -> None:
+def ensure_account(
+    session: Session,
+    account_id: str = "acme-financial",
+    owner_email: str = "sarah.chen@northwind.example",
+) -> None:
     if session.get(Account, account_id) is None:
-        session.add(Account(
-            id=account_id, name=account_id.replace("-", " ").title(), industry="Test",
-            owner_sam="Sarah Chen", owner_email=owner_email, arr_usd=1, strategic_score=50.0,
-            plan={}, plan_hash="x",
-        ))
+        session.add(
+            Account(
+                id=account_id,
+                name=account_id.replace("-", " ").title(),
+                industry="Test",
+                owner_sam="Sarah Chen",
+                owner_email=owner_email,
+                arr_usd=1,
+                strategic_score=50.0,
+                plan={},
+                plan_hash="x",
+            )
+        )
 
 
 def make_draft(sessions: sessionmaker[Session], **kwargs: Any) -> int:

@@ -48,21 +48,37 @@ def edit_draft(
 ) -> DraftPublic:
     with transaction(sessions) as session:
         draft = crud.get_draft(session, draft_id, for_update=True)
-        crud.edit_draft(session, draft, by=user, subject=update.subject, body=update.body,
-                        recipient=update.recipient, expected_version=update.version)
+        crud.edit_draft(
+            session,
+            draft,
+            by=user,
+            subject=update.subject,
+            body=update.body,
+            recipient=update.recipient,
+            expected_version=update.version,
+        )
         session.flush()  # fills the new revision's created_at, which the response includes
         return DraftPublic.model_validate(queue.detail(draft))
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftPublic, responses=ERRORS)
 def approve_draft(
-    draft_id: int, request: ApproveRequest, sessions: SessionsDep, user: CurrentUser,
+    draft_id: int,
+    request: ApproveRequest,
+    sessions: SessionsDep,
+    user: CurrentUser,
     settings: SettingsDep,
 ) -> DraftPublic:
     with transaction(sessions) as session:
         draft = crud.get_draft(session, draft_id, for_update=True)
-        crud.approve(session, draft, by=user, mail_from=settings.mail_from,
-                     expected_version=request.version, confirm_flags=request.confirm_flags)
+        crud.approve(
+            session,
+            draft,
+            by=user,
+            mail_from=settings.mail_from,
+            expected_version=request.version,
+            confirm_flags=request.confirm_flags,
+        )
         return DraftPublic.model_validate(queue.detail(draft))
 
 
@@ -72,8 +88,9 @@ def reject_draft(
 ) -> DraftPublic:
     with transaction(sessions) as session:
         draft = crud.get_draft(session, draft_id, for_update=True)
-        crud.reject(session, draft, by=user, reason=request.reason,
-                    expected_version=request.version)
+        crud.reject(
+            session, draft, by=user, reason=request.reason, expected_version=request.version
+        )
         return DraftPublic.model_validate(queue.detail(draft))
 
 
@@ -83,7 +100,10 @@ def reject_draft(
     responses={**ERRORS, 502: {"model": ErrorPublic, "description": "delivery failed"}},
 )
 def send(
-    draft_id: int, sessions: SessionsDep, sender: SenderDep, user: CurrentUser,
+    draft_id: int,
+    sessions: SessionsDep,
+    sender: SenderDep,
+    user: CurrentUser,
     settings: SettingsDep,
 ) -> OutboxPublic:
     row = send_draft(sessions, draft_id, sender=sender, by=user, mail_from=settings.mail_from)

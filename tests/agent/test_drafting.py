@@ -14,11 +14,13 @@ from retrieval.schemas import AccountPlan
 from samdesk.errors import NotFoundError
 from tests.conftest import AS_OF, SAMPLES
 
-GOOD = json.dumps({
-    "subject": "Trading Desk hiring",
-    "body": "Saw the 23 new Trading Desk roles [sig-acme-003]. Could we meet for 30 minutes?",
-    "citations": ["sig-acme-003"],
-})
+GOOD = json.dumps(
+    {
+        "subject": "Trading Desk hiring",
+        "body": "Saw the 23 new Trading Desk roles [sig-acme-003]. Could we meet for 30 minutes?",
+        "citations": ["sig-acme-003"],
+    }
+)
 
 
 @pytest.fixture
@@ -42,9 +44,12 @@ def test_outreach_cites_its_trigger_and_stays_in_the_account(
     assert result.sources[0].chunk.id == "sig-acme-003"
     assert {s.chunk.account_id for s in result.sources} == {"acme-financial"}
     assert result.findings == []
-    assert result.trigger == {"type": "signal", "signal_id": "sig-acme-003",
-                              "title": result.sources[0].chunk.title}
-    assert "<source id=\"sig-acme-003\"" in model.requests[0][1].content
+    assert result.trigger == {
+        "type": "signal",
+        "signal_id": "sig-acme-003",
+        "title": result.sources[0].chunk.title,
+    }
+    assert '<source id="sig-acme-003"' in model.requests[0][1].content
 
 
 def test_a_schema_breaking_reply_is_retried_once_with_the_reason(
@@ -92,7 +97,8 @@ def test_the_schema_only_allows_citing_retrieved_sources(
             return super().complete(messages, schema=schema)
 
     result = Drafter(Capturing([GOOD]), sample_index).draft_outreach(
-        acme, "sig-acme-003", as_of=AS_OF)
+        acme, "sig-acme-003", as_of=AS_OF
+    )
     allowed = seen[0]["properties"]["citations"]["items"]["enum"]
     assert allowed == [s.chunk.id for s in result.sources]
 
@@ -118,8 +124,13 @@ def test_leadership_news_goes_to_the_economic_buyer(
 def test_briefing_uses_plan_sections_and_recent_news_of_the_account(
     sample_index: VectorIndex, acme: AccountPlan
 ) -> None:
-    reply = json.dumps({"subject": "QBR briefing", "body": "## Risks\n- Champion retiring "
-                        "[acme-financial/risks]", "citations": ["acme-financial/risks"]})
+    reply = json.dumps(
+        {
+            "subject": "QBR briefing",
+            "body": "## Risks\n- Champion retiring [acme-financial/risks]",
+            "citations": ["acme-financial/risks"],
+        }
+    )
     d, _ = drafter(sample_index, reply)
     result = d.draft_briefing(acme, acme.meetings[0], as_of=AS_OF)
     kinds = {s.chunk.kind for s in result.sources}

@@ -7,20 +7,48 @@ from agent.schemas import DraftOutput
 from retrieval.chunks import Chunk
 from tests.conftest import AS_OF
 
-PLAN = Chunk("acme-financial/metrics-vs-targets", "acme-financial", "plan", "Metrics vs targets",
-             "Acme plan: metrics", "Expansion pipeline: $250K identified, target $200K. NPS 65.")
-NEWS = Chunk("sig-acme-001", "acme-financial", "signal", "funding", "Acme expands",
-             "Acme Financial opened a Trading Desk in Chicago. Call +1 312 555 0100.",
-             published_at=datetime(2026, 11, 1, tzinfo=UTC), url="https://news.example/a")
-OLD = Chunk("sig-acme-000", "acme-financial", "signal", "noise", "Old news", "Old text.",
-            published_at=datetime(2025, 1, 1, tzinfo=UTC))
+PLAN = Chunk(
+    "acme-financial/metrics-vs-targets",
+    "acme-financial",
+    "plan",
+    "Metrics vs targets",
+    "Acme plan: metrics",
+    "Expansion pipeline: $250K identified, target $200K. NPS 65.",
+)
+NEWS = Chunk(
+    "sig-acme-001",
+    "acme-financial",
+    "signal",
+    "funding",
+    "Acme expands",
+    "Acme Financial opened a Trading Desk in Chicago. Call +1 312 555 0100.",
+    published_at=datetime(2026, 11, 1, tzinfo=UTC),
+    url="https://news.example/a",
+)
+OLD = Chunk(
+    "sig-acme-000",
+    "acme-financial",
+    "signal",
+    "noise",
+    "Old news",
+    "Old text.",
+    published_at=datetime(2025, 1, 1, tzinfo=UTC),
+)
 
 
 def check(body: str, citations: list[str] | None = None, sources: list[Chunk] | None = None):
-    output = DraftOutput(subject="Hello there", body=body,
-                         citations=citations or ["acme-financial/metrics-vs-targets"])
-    return check_draft(output, sources or [PLAN, NEWS, OLD], account_id="acme-financial",
-                       as_of=AS_OF, stale_after_days=120)
+    output = DraftOutput(
+        subject="Hello there",
+        body=body,
+        citations=citations or ["acme-financial/metrics-vs-targets"],
+    )
+    return check_draft(
+        output,
+        sources or [PLAN, NEWS, OLD],
+        account_id="acme-financial",
+        as_of=AS_OF,
+        stale_after_days=120,
+    )
 
 
 def codes(findings) -> list[str]:
@@ -33,7 +61,9 @@ def test_amounts_match_across_notations() -> None:
 
 
 def test_a_supported_draft_has_no_findings() -> None:
-    body = "Your pipeline reached $250,000 against a $200K target [acme-financial/metrics-vs-targets]."
+    body = (
+        "Your pipeline reached $250,000 against a $200K target [acme-financial/metrics-vs-targets]."
+    )
     assert check(body) == []
 
 
@@ -54,8 +84,10 @@ def test_a_body_without_inline_citations_is_a_warning() -> None:
 
 
 def test_contact_details_absent_from_sources_are_flagged() -> None:
-    body = ("See https://evil.example/x or mail ceo@evil.example or call +1 415 555 0199 "
-            "[acme-financial/metrics-vs-targets].")
+    body = (
+        "See https://evil.example/x or mail ceo@evil.example or call +1 415 555 0199 "
+        "[acme-financial/metrics-vs-targets]."
+    )
     assert codes(check(body)) == ["foreign_email", "foreign_link", "foreign_phone"]
 
 
@@ -70,7 +102,14 @@ def test_old_cited_source_is_flagged_stale() -> None:
 
 
 def test_a_source_from_another_account_is_flagged() -> None:
-    other = Chunk("sig-bright-001", "brightline-energy", "signal", "funding", "t", "x",
-                  published_at=datetime(2026, 11, 1, tzinfo=UTC))
+    other = Chunk(
+        "sig-bright-001",
+        "brightline-energy",
+        "signal",
+        "funding",
+        "t",
+        "x",
+        published_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
     findings = check("News [sig-bright-001].", ["sig-bright-001"], [PLAN, other])
     assert "foreign_account" in codes(findings)

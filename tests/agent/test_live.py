@@ -24,8 +24,12 @@ pytestmark = [
     pytest.mark.live,
     pytest.mark.skipif(not llm_server.is_available(), reason="embedded model not installed"),
 ]
-CASSETTE = Path(__file__).parent / "cassettes" / "test_recorded_drafts" / (
-    "test_outreach_on_champion_retirement.yaml")
+CASSETTE = (
+    Path(__file__).parent
+    / "cassettes"
+    / "test_recorded_drafts"
+    / ("test_outreach_on_champion_retirement.yaml")
+)
 LIVE_PORT = 8391
 
 
@@ -64,8 +68,9 @@ def test_the_recorded_request_gets_a_reply_of_the_recorded_shape(live_settings: 
     interaction = yaml.safe_load(CASSETTE.read_text())["interactions"][0]
     request = json.loads(interaction["request"]["body"])
     recorded = json.loads(interaction["response"]["body"]["string"])
-    live = httpx.post(f"{live_settings.llm_endpoint().base_url}/chat/completions",
-                      json=request, timeout=120).json()
+    live = httpx.post(
+        f"{live_settings.llm_endpoint().base_url}/chat/completions", json=request, timeout=120
+    ).json()
     assert shape(live) == shape(recorded)
     assert live["model"] == recorded["model"]
     json.loads(live["choices"][0]["message"]["content"], strict=False)  # grammar still applies

@@ -75,5 +75,3 @@ def test_briefing_for_meridian_reset(drafter: Drafter) -> None:
     assert_well_formed(result, "meridian-health")
     assert result.output is not None and "1234567890" in result.output.body
     assert codes(result) == ["uncited", "unsupported_number"]
-
-

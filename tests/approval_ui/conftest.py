@@ -47,8 +47,12 @@ class RecordingHandler:
         self.refuse_only: set[str] = set()
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
-        self, server: SMTPServerProtocol, session: SMTPSession, envelope: Envelope,
-        address: str, rcpt_options: list[str],
+        self,
+        server: SMTPServerProtocol,
+        session: SMTPSession,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
     ) -> str:
         if self.rcpt_reply and (not self.refuse_only or address in self.refuse_only):
             return self.rcpt_reply
@@ -128,8 +132,13 @@ class Desk:
     def approve(self, draft_id: int, **kwargs: Any) -> Draft:
         with transaction(self.sessions) as session:
             draft = crud.get_draft(session, draft_id, for_update=True)
-            crud.approve(session, draft, by=kwargs.pop("by", self.actor),
-                         mail_from=kwargs.pop("mail_from", self.settings.mail_from), **kwargs)
+            crud.approve(
+                session,
+                draft,
+                by=kwargs.pop("by", self.actor),
+                mail_from=kwargs.pop("mail_from", self.settings.mail_from),
+                **kwargs,
+            )
             _ = draft.revisions
             return draft
 
@@ -140,27 +149,42 @@ class Desk:
             _ = draft.revisions
             return draft
 
-    def send(self, draft_id: int, *, sender: Sender | None = None,
-             mail_from: str | None = None) -> OutboxMessage:
-        return send_draft(self.sessions, draft_id, sender=sender or self.sender, by=self.actor,
-                          mail_from=mail_from or self.settings.mail_from)
+    def send(
+        self, draft_id: int, *, sender: Sender | None = None, mail_from: str | None = None
+    ) -> OutboxMessage:
+        return send_draft(
+            self.sessions,
+            draft_id,
+            sender=sender or self.sender,
+            by=self.actor,
+            mail_from=mail_from or self.settings.mail_from,
+        )
 
     def outbox(self, draft_id: int) -> list[OutboxMessage]:
         with self.sessions() as session:
-            return list(session.scalars(select(OutboxMessage)
-                                        .where(OutboxMessage.draft_id == draft_id)
-                                        .order_by(OutboxMessage.id)))
+            return list(
+                session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.draft_id == draft_id)
+                    .order_by(OutboxMessage.id)
+                )
+            )
 
     def audit(self, draft_id: int) -> list[AuditEvent]:
         with self.sessions() as session:
-            return list(session.scalars(select(AuditEvent)
-                                        .where(AuditEvent.draft_id == draft_id)
-                                        .order_by(AuditEvent.id)))
+            return list(
+                session.scalars(
+                    select(AuditEvent)
+                    .where(AuditEvent.draft_id == draft_id)
+                    .order_by(AuditEvent.id)
+                )
+            )
 
 
 @pytest.fixture
-def desk(sessions: sessionmaker[Session], settings: Settings,
-         folder_sender: OutboxFolderSender) -> Desk:
+def desk(
+    sessions: sessionmaker[Session], settings: Settings, folder_sender: OutboxFolderSender
+) -> Desk:
     return Desk(sessions, settings, folder_sender)
 
 

@@ -46,8 +46,9 @@ def test_list_drafts_filters_by_account_kind_and_status(
     assert ids(account="nobody") == []
     # work to do first: pending before approved before failed
     statuses = [d["status"] for d in client.get("/api/drafts").json()]
-    assert statuses == sorted(statuses, key=["pending", "approved", "sent", "rejected",
-                                             "failed"].index)
+    assert statuses == sorted(
+        statuses, key=["pending", "approved", "sent", "rejected", "failed"].index
+    )
 
     summary = next(d for d in client.get("/api/drafts").json() if d["id"] == globex)
     assert summary["subject"] == "Globex hello"
@@ -82,12 +83,15 @@ def test_a_missing_draft_is_a_json_404(client: TestClient, path: str) -> None:
     assert response.json() == {"detail": "draft 4242 does not exist"}
 
 
-@pytest.mark.parametrize(("method", "suffix", "body"), [
-    ("PATCH", "", {"body": "Some new text for a draft that is not there."}),
-    ("POST", "/approve", {}),
-    ("POST", "/reject", {"reason": "x"}),
-    ("POST", "/send", None),
-])
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("PATCH", "", {"body": "Some new text for a draft that is not there."}),
+        ("POST", "/approve", {}),
+        ("POST", "/reject", {"reason": "x"}),
+        ("POST", "/send", None),
+    ],
+)
 def test_actions_on_a_missing_draft_are_404(
     client: TestClient, method: str, suffix: str, body: dict[str, Any] | None
 ) -> None:
@@ -102,8 +106,9 @@ def test_patch_creates_a_revision_by_the_desk_user(
     draft_id = make_draft(sessions)
     version = draft_json(client, draft_id)["version"]
 
-    response = client.patch(f"/api/drafts/{draft_id}",
-                            json={"body": "Edited by a human.", "version": version})
+    response = client.patch(
+        f"/api/drafts/{draft_id}", json={"body": "Edited by a human.", "version": version}
+    )
 
     assert response.status_code == 200
     data = response.json()
@@ -115,13 +120,16 @@ def test_patch_creates_a_revision_by_the_desk_user(
     assert draft_json(client, draft_id)["revisions"][1]["body"] == "Edited by a human."
 
 
-@pytest.mark.parametrize("payload", [
-    {"bodyy": "typo in the field name"},
-    {"status": "approved"},
-    {"body": ""},
-    {"subject": ""},
-    {"recipient": ""},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"bodyy": "typo in the field name"},
+        {"status": "approved"},
+        {"body": ""},
+        {"subject": ""},
+        {"recipient": ""},
+    ],
+)
 def test_patch_rejects_unknown_fields_and_empty_strings(
     client: TestClient, sessions: sessionmaker[Session], payload: dict[str, str]
 ) -> None:
@@ -141,11 +149,16 @@ def test_patch_with_a_stale_version_is_409_and_changes_nothing(
 ) -> None:
     draft_id = make_draft(sessions)
     opened = draft_json(client, draft_id)["version"]
-    assert client.patch(f"/api/drafts/{draft_id}",
-                        json={"body": "First save wins.", "version": opened}).status_code == 200
+    assert (
+        client.patch(
+            f"/api/drafts/{draft_id}", json={"body": "First save wins.", "version": opened}
+        ).status_code
+        == 200
+    )
 
-    response = client.patch(f"/api/drafts/{draft_id}",
-                            json={"body": "Second save is stale.", "version": opened})
+    response = client.patch(
+        f"/api/drafts/{draft_id}", json={"body": "Second save is stale.", "version": opened}
+    )
 
     assert response.status_code == 409
     assert "changed since you opened it" in response.json()["detail"]
@@ -194,8 +207,9 @@ def test_approve_twice_and_approve_stale_are_409(
     assert len(client.get("/api/outbox").json()) == 1
 
 
-def test_approve_refuses_unknown_fields(client: TestClient,
-                                        sessions: sessionmaker[Session]) -> None:
+def test_approve_refuses_unknown_fields(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
     draft_id = make_draft(sessions)
     response = client.post(f"/api/drafts/{draft_id}/approve", json={"confirm": True})
     assert response.status_code == 422
@@ -249,7 +263,10 @@ def test_send_writes_the_frozen_message_once(
 
     [row] = client.get("/api/outbox").json()
     assert (row["draft_id"], row["status"], row["message_id"]) == (
-        draft_id, "sent", sent["message_id"])
+        draft_id,
+        "sent",
+        sent["message_id"],
+    )
 
 
 def test_the_audit_endpoint_lists_the_trail(
@@ -263,8 +280,11 @@ def test_the_audit_endpoint_lists_the_trail(
     audit = client.get(f"/api/drafts/{draft_id}/audit").json()
 
     assert [(e["action"], e["actor"]) for e in audit] == [
-        ("created", "samdesk:model"), ("approved", REVIEWER), ("unapproved", REVIEWER),
-        ("edited", REVIEWER), ("rejected", REVIEWER),
+        ("created", "samdesk:model"),
+        ("approved", REVIEWER),
+        ("unapproved", REVIEWER),
+        ("edited", REVIEWER),
+        ("rejected", REVIEWER),
     ]
     hashes = [r["content_hash"] for r in draft_json(client, draft_id)["revisions"]]
     assert audit[1]["revision_hash"] == hashes[0]
@@ -277,9 +297,13 @@ def test_openapi_documents_the_draft_routes(client: TestClient) -> None:
     paths = schema["paths"]
 
     assert set(paths) >= {
-        "/api/drafts", "/api/drafts/{draft_id}", "/api/drafts/{draft_id}/approve",
-        "/api/drafts/{draft_id}/reject", "/api/drafts/{draft_id}/send",
-        "/api/drafts/{draft_id}/audit", "/api/outbox",
+        "/api/drafts",
+        "/api/drafts/{draft_id}",
+        "/api/drafts/{draft_id}/approve",
+        "/api/drafts/{draft_id}/reject",
+        "/api/drafts/{draft_id}/send",
+        "/api/drafts/{draft_id}/audit",
+        "/api/outbox",
     }
     assert set(paths["/api/drafts/{draft_id}"]) >= {"get", "patch"}
     assert {"404", "409"} <= set(paths["/api/drafts/{draft_id}/approve"]["post"]["responses"])

@@ -15,15 +15,20 @@ from samdesk.errors import ConflictError, NotFoundError, StateError
 from tests.approval_ui.conftest import REVIEWER, Desk, eml_files
 from tests.factories import make_draft
 
-FLAG = Finding(code="unsupported_number", message="'42%' appears in no cited source",
-               excerpt="grew 42%")
+FLAG = Finding(
+    code="unsupported_number", message="'42%' appears in no cited source", excerpt="grew 42%"
+)
 
 
 def test_new_draft_is_pending_with_a_model_revision(
     sessions: sessionmaker[Session], desk: Desk
 ) -> None:
-    draft_id = make_draft(sessions, subject="Hello", body="Body text [sig-acme-901].",
-                          recipient="Robert <robert@acme.example>")
+    draft_id = make_draft(
+        sessions,
+        subject="Hello",
+        body="Body text [sig-acme-901].",
+        recipient="Robert <robert@acme.example>",
+    )
 
     draft = desk.get(draft_id)
     assert draft.status == "pending"
@@ -32,13 +37,17 @@ def test_new_draft_is_pending_with_a_model_revision(
     first = draft.current
     assert first.author == crud.MODEL_AUTHOR
     assert first.citations == ["sig-acme-901"]
-    assert first.content_hash == content_hash("Hello", "Body text [sig-acme-901].",
-                                              "Robert <robert@acme.example>")
+    assert first.content_hash == content_hash(
+        "Hello", "Body text [sig-acme-901].", "Robert <robert@acme.example>"
+    )
     assert draft.approved_revision is None and draft.approved_hash is None
     assert desk.outbox(draft_id) == []
     [created] = desk.audit(draft_id)
     assert (created.action, created.actor, created.revision_hash) == (
-        "created", crud.MODEL_AUTHOR, first.content_hash)
+        "created",
+        crud.MODEL_AUTHOR,
+        first.content_hash,
+    )
 
 
 def test_get_draft_of_a_missing_id_raises_not_found(sessions: sessionmaker[Session]) -> None:
@@ -46,8 +55,9 @@ def test_get_draft_of_a_missing_id_raises_not_found(sessions: sessionmaker[Sessi
         crud.get_draft(session, 999)
 
 
-def test_pending_approved_sent(desk: Desk, sessions: sessionmaker[Session],
-                               outbox_dir: Path) -> None:
+def test_pending_approved_sent(
+    desk: Desk, sessions: sessionmaker[Session], outbox_dir: Path
+) -> None:
     draft_id = make_draft(sessions)
 
     approved = desk.approve(draft_id, by="lead@northwind.example")
@@ -58,7 +68,11 @@ def test_pending_approved_sent(desk: Desk, sessions: sessionmaker[Session],
     assert approved.approved_at is not None
     [row] = desk.outbox(draft_id)
     assert (row.status, row.revision_number, row.content_hash, row.attempts) == (
-        "queued", 1, approved.approved_hash, 0)
+        "queued",
+        1,
+        approved.approved_hash,
+        0,
+    )
 
     sent_row = desk.send(draft_id)
     assert sent_row.status == "sent"
@@ -70,8 +84,9 @@ def test_pending_approved_sent(desk: Desk, sessions: sessionmaker[Session],
     assert eml.read_bytes() == row.message
 
 
-def test_a_pending_draft_cannot_be_sent(desk: Desk, sessions: sessionmaker[Session],
-                                        outbox_dir: Path) -> None:
+def test_a_pending_draft_cannot_be_sent(
+    desk: Desk, sessions: sessionmaker[Session], outbox_dir: Path
+) -> None:
     draft_id = make_draft(sessions)
 
     with pytest.raises(StateError, match="only approved drafts can be sent"):
@@ -92,8 +107,12 @@ def test_editing_an_approved_draft_withdraws_the_approval(
     edited = desk.edit(draft_id, body="A corrected body that now says something else.")
 
     assert edited.status == "pending"
-    assert (edited.approved_revision, edited.approved_hash, edited.approved_by,
-            edited.approved_at) == (None, None, None, None)
+    assert (
+        edited.approved_revision,
+        edited.approved_hash,
+        edited.approved_by,
+        edited.approved_at,
+    ) == (None, None, None, None)
     [old_row] = desk.outbox(draft_id)
     assert old_row.status == "cancelled"
     with pytest.raises(StateError, match="only approved drafts can be sent"):
@@ -116,26 +135,40 @@ def test_edit_appends_a_revision_and_keeps_the_old_ones(
     before = desk.get(draft_id)
     original = before.current
 
-    after = desk.edit(draft_id, by="alice@northwind.example", subject="Sharper subject",
-                      note="tightened the subject")
+    after = desk.edit(
+        draft_id,
+        by="alice@northwind.example",
+        subject="Sharper subject",
+        note="tightened the subject",
+    )
 
     assert [r.number for r in after.revisions] == [1, 2]
     kept, new = after.revisions
     assert (kept.subject, kept.body, kept.recipient, kept.author, kept.content_hash) == (
-        original.subject, original.body, original.recipient, crud.MODEL_AUTHOR,
-        original.content_hash)
+        original.subject,
+        original.body,
+        original.recipient,
+        crud.MODEL_AUTHOR,
+        original.content_hash,
+    )
     assert new.author == "alice@northwind.example"
     assert new.note == "tightened the subject"
     assert (new.subject, new.body, new.recipient) == (
-        "Sharper subject", original.body, original.recipient)
-    assert new.content_hash == content_hash("Sharper subject", original.body,
-                                            original.recipient)
+        "Sharper subject",
+        original.body,
+        original.recipient,
+    )
+    assert new.content_hash == content_hash("Sharper subject", original.body, original.recipient)
     assert new.content_hash != original.content_hash
     assert new.citations == original.citations
     assert after.version == before.version + 1
     edited = desk.audit(draft_id)[-1]
     assert (edited.action, edited.actor, edited.detail, edited.revision_hash) == (
-        "edited", "alice@northwind.example", {"revision": 2}, new.content_hash)
+        "edited",
+        "alice@northwind.example",
+        {"revision": 2},
+        new.content_hash,
+    )
 
 
 def test_edit_with_unchanged_content_creates_no_revision(
@@ -145,8 +178,9 @@ def test_edit_with_unchanged_content_creates_no_revision(
     draft = desk.approve(draft_id)
     current = draft.current
 
-    same = desk.edit(draft_id, subject=current.subject, body=current.body,
-                     recipient=current.recipient)
+    same = desk.edit(
+        draft_id, subject=current.subject, body=current.body, recipient=current.recipient
+    )
 
     assert [r.number for r in same.revisions] == [1]
     assert same.version == draft.version
@@ -156,8 +190,9 @@ def test_edit_with_unchanged_content_creates_no_revision(
 
 
 @pytest.mark.parametrize("action", ["approve", "edit", "reject", "send"])
-def test_a_rejected_draft_is_final(desk: Desk, sessions: sessionmaker[Session],
-                                   outbox_dir: Path, action: str) -> None:
+def test_a_rejected_draft_is_final(
+    desk: Desk, sessions: sessionmaker[Session], outbox_dir: Path, action: str
+) -> None:
     draft_id = make_draft(sessions)
     rejected = desk.reject(draft_id, "  wrong contact  ")
     assert rejected.status == "rejected"
@@ -181,8 +216,9 @@ def test_a_rejected_draft_is_final(desk: Desk, sessions: sessionmaker[Session],
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "\n\t"])
-def test_a_rejection_needs_a_reason(desk: Desk, sessions: sessionmaker[Session],
-                                    reason: str) -> None:
+def test_a_rejection_needs_a_reason(
+    desk: Desk, sessions: sessionmaker[Session], reason: str
+) -> None:
     draft_id = make_draft(sessions)
 
     with pytest.raises(StateError, match="needs a reason"):
@@ -267,8 +303,9 @@ def test_a_stale_expected_version_is_a_conflict(
 
     with pytest.raises(ConflictError, match=f"your version {opened}, now {opened + 1}"):
         if action == "edit":
-            desk.edit(draft_id, body="Alice's edit, based on the old text.",
-                      expected_version=opened)
+            desk.edit(
+                draft_id, body="Alice's edit, based on the old text.", expected_version=opened
+            )
         elif action == "approve":
             desk.approve(draft_id, expected_version=opened)
         else:
@@ -311,8 +348,10 @@ def test_a_recipient_without_an_email_address_blocks_approval(
 def test_a_header_with_a_line_break_blocks_approval_cleanly(
     desk: Desk, sessions: sessionmaker[Session], field: str
 ) -> None:
-    injected = {"subject": "Hello\r\nBcc: attacker@evil.example",
-                "recipient": "robert@acme.example\r\nBcc: attacker@evil.example"}[field]
+    injected = {
+        "subject": "Hello\r\nBcc: attacker@evil.example",
+        "recipient": "robert@acme.example\r\nBcc: attacker@evil.example",
+    }[field]
     draft_id = make_draft(sessions)
     desk.edit(draft_id, **{field: injected})
 
@@ -354,8 +393,15 @@ def test_queued_message_refuses_a_row_that_no_longer_matches_the_approval(
     desk.approve(draft_id)
     with transaction(sessions) as session:
         draft = crud.get_draft(session, draft_id)
-        crud._append_revision(session, draft, subject="Sneaky", body="Not what was approved.",
-                              recipient=draft.current.recipient, citations=[], author="x")
+        crud._append_revision(
+            session,
+            draft,
+            subject="Sneaky",
+            body="Not what was approved.",
+            recipient=draft.current.recipient,
+            citations=[],
+            author="x",
+        )
 
     with pytest.raises(StateError, match="does not match the approval"):
         desk.send(draft_id)

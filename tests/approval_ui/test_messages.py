@@ -14,8 +14,10 @@ from samdesk.models import Revision
 from tests.approval_ui.conftest import Desk
 from tests.factories import make_draft
 
-BODY = ("Hi Robert,\n\nCongratulations on welcoming Laura Kim as CFO [sig-acme-901]. "
-        "Your Q3 plan [plan-acme:goals/q3] mentions consolidation.\n\nBest,\nSarah\n")
+BODY = (
+    "Hi Robert,\n\nCongratulations on welcoming Laura Kim as CFO [sig-acme-901]. "
+    "Your Q3 plan [plan-acme:goals/q3] mentions consolidation.\n\nBest,\nSarah\n"
+)
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -24,14 +26,18 @@ def parse(raw: bytes) -> EmailMessage:
     return parsed
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    (("s", "b", "r"), ("s2", "b", "r")),
-    (("s", "b", "r"), ("s", "b2", "r")),
-    (("s", "b", "r"), ("s", "b", "r2")),
-    (("ab", "c", "r"), ("a", "bc", "r")),  # field boundaries matter
-])
-def test_content_hash_changes_with_any_field(a: tuple[str, str, str],
-                                             b: tuple[str, str, str]) -> None:
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (("s", "b", "r"), ("s2", "b", "r")),
+        (("s", "b", "r"), ("s", "b2", "r")),
+        (("s", "b", "r"), ("s", "b", "r2")),
+        (("ab", "c", "r"), ("a", "bc", "r")),  # field boundaries matter
+    ],
+)
+def test_content_hash_changes_with_any_field(
+    a: tuple[str, str, str], b: tuple[str, str, str]
+) -> None:
     assert content_hash(*a) != content_hash(*b)
     assert content_hash(*a) == content_hash(*a)
     assert len(content_hash(*a)) == 64
@@ -40,7 +46,8 @@ def test_content_hash_changes_with_any_field(a: tuple[str, str, str],
 def test_outreach_body_loses_citation_markers_and_briefing_keeps_them() -> None:
     assert email_body("outreach", BODY) == (
         "Hi Robert,\n\nCongratulations on welcoming Laura Kim as CFO. "
-        "Your Q3 plan mentions consolidation.\n\nBest,\nSarah\n")
+        "Your Q3 plan mentions consolidation.\n\nBest,\nSarah\n"
+    )
     assert email_body("briefing", BODY) == BODY
 
 
@@ -53,11 +60,17 @@ def test_recipients_parses_addresses_and_refuses_names_only() -> None:
         recipients(Revision(recipient=""))
 
 
-@pytest.mark.parametrize(("kind", "expected_body"), [
-    ("outreach", "Hi Robert,\n\nCongratulations on welcoming Laura Kim as CFO. "
-                 "Your Q3 plan mentions consolidation.\n\nBest,\nSarah\n"),
-    ("briefing", BODY),
-])
+@pytest.mark.parametrize(
+    ("kind", "expected_body"),
+    [
+        (
+            "outreach",
+            "Hi Robert,\n\nCongratulations on welcoming Laura Kim as CFO. "
+            "Your Q3 plan mentions consolidation.\n\nBest,\nSarah\n",
+        ),
+        ("briefing", BODY),
+    ],
+)
 def test_the_frozen_message_carries_the_approved_revision(
     desk: Desk, sessions: sessionmaker[Session], kind: str, expected_body: str
 ) -> None:
@@ -70,8 +83,11 @@ def test_the_frozen_message_carries_the_approved_revision(
     assert msg["From"] == "samdesk@northwind.example"
     assert msg["To"] == "Robert Ainsley <robert.ainsley@acmefinancial.example>"
     assert msg["Subject"] == "Laura Kim, CFO"
-    assert msg["Message-ID"] == row.message_id == (
-        f"<samdesk.d{draft_id}.r1.{revision.content_hash[:12]}@northwind.example>")
+    assert (
+        msg["Message-ID"]
+        == row.message_id
+        == (f"<samdesk.d{draft_id}.r1.{revision.content_hash[:12]}@northwind.example>")
+    )
     assert msg["X-Samdesk-Draft"] == str(draft_id)
     assert msg["X-Samdesk-Revision"].strip() == f"1 {revision.content_hash}"  # folded: long
     assert msg["Date"].datetime == draft.approved_at.replace(microsecond=0)  # type: ignore[union-attr]
@@ -80,7 +96,9 @@ def test_the_frozen_message_carries_the_approved_revision(
     assert b"\r\n" in row.message and b"\n" not in row.message.replace(b"\r\n", b"")
 
 
-def test_message_id_and_bytes_are_deterministic(desk: Desk, sessions: sessionmaker[Session]) -> None:
+def test_message_id_and_bytes_are_deterministic(
+    desk: Desk, sessions: sessionmaker[Session]
+) -> None:
     draft_id = make_draft(sessions)
     draft = desk.approve(draft_id)
     [row] = desk.outbox(draft_id)

@@ -38,23 +38,29 @@ def test_script_tags_are_inert_text() -> None:
     assert [t for t, _ in Tags(html).tags] == ["p"]
 
 
-@pytest.mark.parametrize("hostile", [
-    "<img src=x onerror=alert(1)>",
-    '<a href="https://x.example" onclick="alert(1)">x</a>',
-    '<div onmouseover="alert(1)">hover</div>',
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<img src=x onerror=alert(1)>",
+        '<a href="https://x.example" onclick="alert(1)">x</a>',
+        '<div onmouseover="alert(1)">hover</div>',
+    ],
+)
 def test_raw_html_and_event_handlers_never_become_elements(hostile: str) -> None:
     tags = Tags(render_markdown(f"Text {hostile} more")).tags
     assert [t for t, _ in tags] == ["p"]
     assert not any(name.startswith("on") for _, attrs in tags for name in attrs)
 
 
-@pytest.mark.parametrize("link", [
-    "[click](javascript:alert(1))",
-    "[click](JAVASCRIPT:alert(1))",
-    "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
-    "[click](vbscript:msgbox)",
-])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "[click](javascript:alert(1))",
+        "[click](JAVASCRIPT:alert(1))",
+        "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        "[click](vbscript:msgbox)",
+    ],
+)
 def test_dangerous_link_schemes_are_refused(link: str) -> None:
     html = render_markdown(link)
     hrefs = [a.get("href") or "" for t, a in Tags(html).tags if t == "a"]
@@ -77,14 +83,16 @@ def test_safe_links_are_kept_with_rel_noopener() -> None:
 
 
 def test_known_citations_link_to_their_source_and_unknown_ones_are_marked() -> None:
-    html = render_markdown("CFO change [sig-acme-901], goals [plan-acme:goals/q3], "
-                           "invented [sig-made-up-7].", SOURCES)
+    html = render_markdown(
+        "CFO change [sig-acme-901], goals [plan-acme:goals/q3], invented [sig-made-up-7].", SOURCES
+    )
 
     links = [a for t, a in Tags(html).tags if t == "a"]
     assert [a["href"] for a in links] == ["#src-sig-acme-901", "#src-plan-acme:goals/q3"]
     assert '<a class="cite" href="#src-sig-acme-901">[sig-acme-901]</a>' in html
-    assert ('<span class="cite cite-unknown" title="not a source of this draft">'
-            "[sig-made-up-7]</span>") in html
+    assert (
+        '<span class="cite cite-unknown" title="not a source of this draft">[sig-made-up-7]</span>'
+    ) in html
     assert 'href="#src-sig-made-up-7"' not in html
 
 

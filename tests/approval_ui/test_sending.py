@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -23,16 +24,24 @@ def smtp(server: SMTPServer) -> SMTPSender:
 
 
 def body_of(raw: bytes) -> str:
-    content: str = message_from_bytes(raw, policy=policy.default).get_content()  # type: ignore[attr-defined]
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    content: str = msg.get_content()
     return content.replace("\r\n", "\n")
 
 
-@pytest.mark.parametrize(("kind", "expected_body"), [
-    ("outreach", "Hi Robert,\n\nCongratulations on welcoming Laura Kim as CFO.\n\nSarah\n"),
-    ("briefing", BODY),
-])
+@pytest.mark.parametrize(
+    ("kind", "expected_body"),
+    [
+        ("outreach", "Hi Robert,\n\nCongratulations on welcoming Laura Kim as CFO.\n\nSarah\n"),
+        ("briefing", BODY),
+    ],
+)
 def test_the_outbox_file_is_the_frozen_row_byte_for_byte(
-    desk: Desk, sessions: sessionmaker[Session], outbox_dir: Path, kind: str,
+    desk: Desk,
+    sessions: sessionmaker[Session],
+    outbox_dir: Path,
+    kind: str,
     expected_body: str,
 ) -> None:
     draft_id = make_draft(sessions, kind=kind, body=BODY)
@@ -47,8 +56,8 @@ def test_the_outbox_file_is_the_frozen_row_byte_for_byte(
     assert body_of(eml.read_bytes()) == expected_body
     assert approved.current.body == BODY
     assert b"someone-else@other.example" not in eml.read_bytes()
-    assert eml.name == f"samdesk.d{draft_id}.r1.{approved.approved_hash[:12]}" \
-                       "_northwind.example.eml"  # type: ignore[index]
+    assert approved.approved_hash is not None
+    assert eml.name == f"samdesk.d{draft_id}.r1.{approved.approved_hash[:12]}_northwind.example.eml"
     assert row.location == str(eml)
     assert [p.name for p in outbox_dir.iterdir()] == [eml.name]  # no temp file left behind
 
@@ -63,11 +72,13 @@ def test_smtp_receives_the_frozen_row_byte_for_byte(
     row = desk.send(draft_id, sender=smtp(smtp_server))
 
     [envelope] = smtp_server.handler.envelopes
+    assert isinstance(envelope.content, bytes)
     assert envelope.content == queued.message
     assert envelope.mail_from == "samdesk@northwind.example"
     assert envelope.rcpt_tos == [RCPT]
-    assert body_of(envelope.content) == (  # type: ignore[arg-type]
-        "Hi Robert,\n\nCongratulations on welcoming Laura Kim as CFO.\n\nSarah\n")
+    assert body_of(envelope.content) == (
+        "Hi Robert,\n\nCongratulations on welcoming Laura Kim as CFO.\n\nSarah\n"
+    )
     assert row.status == "sent"
     assert row.location == f"smtp://127.0.0.1:{smtp_server.port}"
     assert desk.get(draft_id).status == "sent"
@@ -112,7 +123,10 @@ def test_smtp_451_fails_the_row_and_a_retry_sends_exactly_once(
     assert desk.get(draft_id).status == "approved"
     failed = desk.audit(draft_id)[-1]
     assert (failed.action, failed.actor, failed.detail["outcome"]) == (
-        "send_failed", REVIEWER, "transient")
+        "send_failed",
+        REVIEWER,
+        "transient",
+    )
     assert smtp_server.handler.envelopes == []
 
     smtp_server.handler.data_reply = None  # the server recovers
@@ -244,9 +258,20 @@ def test_make_sender_follows_the_settings(tmp_path: Path) -> None:
     assert isinstance(folder, OutboxFolderSender)
     assert folder.folder == tmp_path / "mail"
 
-    relay = make_sender(make_settings(tmp_path, sender="smtp", smtp_host="mail.example",
-                                      smtp_port=2525, smtp_username="u",
-                                      smtp_password="s3cret-value"))
+    relay = make_sender(
+        make_settings(
+            tmp_path,
+            sender="smtp",
+            smtp_host="mail.example",
+            smtp_port=2525,
+            smtp_username="u",
+            smtp_password="s3cret-value",
+        )
+    )
     assert isinstance(relay, SMTPSender)
     assert (relay.host, relay.port, relay.username, relay.password) == (
-        "mail.example", 2525, "u", "s3cret-value")
+        "mail.example",
+        2525,
+        "u",
+        "s3cret-value",
+    )

@@ -153,7 +153,8 @@ def test_missing_required_field_points_at_its_parent(tmp_path: Path) -> None:
 
 
 def test_weights_not_summing_to_100(tmp_path: Path) -> None:
-    broken = ACME_TEXT.replace("criterion: Current ARR, weight: 25", "criterion: Current ARR, weight: 30")
+    broken = ACME_TEXT.replace("criterion: Current ARR, weight: 25",
+                               "criterion: Current ARR, weight: 30")
     path = write(tmp_path, broken)
 
     error = only_error(path)

@@ -100,7 +100,9 @@ def test_duplicate_id_keeps_the_first_and_reports_the_second(tmp_path: Path) -> 
 
     signals, errors = load_signals(path)
 
-    assert [(s.id, s.title) for s in signals] == [("sig-test-001", "first"), ("sig-other", "Acme raises a round")]
+    assert [(s.id, s.title) for s in signals] == [
+        ("sig-test-001", "first"), ("sig-other", "Acme raises a round"),
+    ]
     [error] = errors
     assert (error.line, error.field) == (3, "id")
     assert "first at line 1" in error.problem

@@ -1,4 +1,5 @@
-"""Cassette settings: match on the body (every chat call is the same POST), strip secrets."""
+"""Cassette settings for every test marked ``vcr``: match on the body (every chat call is the
+same POST to the same URL), and strip secrets and noise from what is recorded."""
 
 from __future__ import annotations
 
