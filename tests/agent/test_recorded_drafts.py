@@ -48,10 +48,12 @@ def codes(result: DraftResult) -> list[str]:
 def test_outreach_on_champion_retirement(drafter: Drafter) -> None:
     result = drafter.draft_outreach(plan("acme-financial"), "sig-acme-009", as_of=AS_OF)
     assert_well_formed(result, "acme-financial")
-    # The retiring champion is named in the signal, so she is the addressee.
-    assert result.recipient == "Linda Marsh <linda.marsh@acmefinancial.example>"
-    # SmolLM2 wrote a <script> block instead of an email: caught, and never rendered.
-    assert codes(result) == ["active_content", "uncited"]
+    # The champion is leaving: re-alignment goes to the economic buyer, not to her.
+    assert result.recipient == "Robert Ainsley <robert.ainsley@acmefinancial.example>"
+    assert result.output is not None
+    # SmolLM2 signs as "Sarah Chen, Chief Financial Officer": a title no source gives her.
+    assert "Sarah Chen, Chief Financial Officer" in result.output.subject
+    assert codes(result) == ["uncited"]
 
 
 def test_outreach_on_competitor_rfp(drafter: Drafter) -> None:
