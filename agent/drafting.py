@@ -7,6 +7,8 @@ failed draft the SAM can see, never a half-filled one.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,10 +20,13 @@ from agent.llm import ChatMessage, ChatModel, Completion
 from agent.prompts import Prompt, load_prompt
 from agent.recipients import address, choose_recipient
 from agent.schemas import DraftOutput, output_schema
+from agent.tokens import count_messages
 from retrieval.chunks import Chunk
 from retrieval.index import Ranking, RetrievedChunk, VectorIndex
 from retrieval.schemas import AccountPlan, Meeting
 from samdesk.errors import NotFoundError
+
+log = logging.getLogger(__name__)
 
 BRIEFING_TOPICS = "objectives stakeholders open opportunities risks metrics targets"
 
@@ -51,6 +56,10 @@ class Drafter:
     k: int = 8
     ranking: Ranking = field(default_factory=Ranking)
     stale_after_days: int = 120
+    # account id -> names and domains, so a draft that mentions another account is flagged.
+    directory: dict[str, list[str]] = field(default_factory=dict)
+    # Prompt tokens (cl100k_base) a draft may use; lowest-scored sources are dropped to fit.
+    prompt_token_budget: int | None = None
 
     def draft_outreach(
         self,
@@ -68,6 +77,8 @@ class Drafter:
             k=self.k,
             as_of=as_of,
             ranking=self.ranking,
+            # The query is the signal's own indexed text: reuse its vector, skip the model.
+            query_vector=self.index.vectors([trigger.id]).get(trigger.id),
         )
         sources = [RetrievedChunk(trigger, 1.0, 1.0)]
         sources += [r for r in related if r.chunk.id != trigger.id][: self.k - 1]
@@ -101,21 +112,25 @@ class Drafter:
     ) -> DraftResult:
         as_of = as_of or datetime.now(UTC)
         half = max(self.k // 2, 1)
+        queries = [f"{meeting.title} {BRIEFING_TOPICS}", f"{meeting.title} recent news changes"]
+        vectors = self.index.embedder.embed(queries)  # one model call for both queries
         plan_hits = self.index.search(
-            f"{meeting.title} {BRIEFING_TOPICS}",
+            queries[0],
             account_id=plan.account_id,
             k=half,
             as_of=as_of,
             ranking=self.ranking,
             kinds=("plan",),
+            query_vector=vectors[0],
         )
         news = self.index.search(
-            f"{meeting.title} recent news changes",
+            queries[1],
             account_id=plan.account_id,
             k=self.k - half,
             as_of=as_of,
             ranking=self.ranking,
             kinds=("signal",),
+            query_vector=vectors[1],
         )
         context = {"meeting": meeting.model_dump(mode="json")}
         return self._generate(
@@ -133,6 +148,53 @@ class Drafter:
             as_of=as_of,
         )
 
+    def regenerate(
+        self,
+        plan: AccountPlan,
+        kind: str,
+        sources: list[RetrievedChunk],
+        previous: dict[str, Any],
+        instruction: str,
+        *,
+        prompt: str,
+        trigger: dict[str, Any],
+        recipient: str,
+        as_of: datetime | None = None,
+    ) -> DraftResult:
+        """Rewrite a draft as a reviewer asks ("shorter", "more formal"), from the same sources.
+
+        The draft's own prompt is replayed, followed by its previous text (subject, body,
+        citations) as the model's turn and the instruction as the next user turn; the reply
+        is parsed, retried and grounding-checked exactly like a first draft.
+        """
+        as_of = as_of or datetime.now(UTC)
+        chunks = [r.chunk for r in sources]
+        if kind == "outreach":
+            signal = next((c for c in chunks if c.id == trigger.get("signal_id")), chunks[0])
+            person = choose_recipient(plan, signal.section, signal.text)
+            extra: dict[str, Any] = {
+                "recipient": {
+                    "name": person.name if person else "the account team",
+                    "title": person.title if person else "",
+                    "role": person.role.replace("_", " ") if person else "",
+                },
+                "trigger": {"id": signal.id, "title": signal.title, "date": _date(signal)},
+            }
+        else:
+            title = str(trigger.get("title", ""))
+            meeting = next(
+                (m for m in plan.meetings if m.title.lower() == title.lower()),
+                Meeting(title=title or "meeting", starts_at=trigger.get("starts_at") or as_of),
+            )
+            extra = {"meeting": meeting.model_dump(mode="json")}
+        base = load_prompt(prompt)
+        revising = _RevisionPrompt(
+            base.kind, base.version, base.hash, json.dumps(previous), instruction.strip()
+        )
+        return self._generate(
+            kind, plan, revising, sources, extra, trigger=trigger, recipient=recipient, as_of=as_of
+        )
+
     def _signal(self, plan: AccountPlan, signal_id: str) -> Chunk:
         found = self.index.get([signal_id])
         if not found or found[0].kind != "signal" or found[0].account_id != plan.account_id:
@@ -140,6 +202,52 @@ class Drafter:
                 f"signal {signal_id!r} is not indexed for account {plan.account_id}"
             )
         return found[0]
+
+    def generate(
+        self,
+        kind: str,
+        plan: AccountPlan,
+        prompt: Prompt,
+        sources: list[RetrievedChunk],
+        extra: dict[str, Any],
+        *,
+        trigger: dict[str, Any],
+        recipient: str,
+        as_of: datetime,
+    ) -> DraftResult:
+        """Draft from sources the caller already chose, without touching the index.
+
+        Offline evals use this to compare prompt versions on a frozen retrieval snapshot.
+        """
+        return self._generate(
+            kind, plan, prompt, sources, extra, trigger=trigger, recipient=recipient, as_of=as_of
+        )
+
+    def _fit_budget(
+        self,
+        prompt: Prompt,
+        sources: list[RetrievedChunk],
+        context: Callable[[list[RetrievedChunk]], dict[str, Any]],
+    ) -> tuple[list[RetrievedChunk], list[ChatMessage]]:
+        """Drop the lowest-scored sources until the prompt fits ``prompt_token_budget``.
+
+        The first source (the trigger signal, or the best plan section) always stays: a
+        prompt still over budget with it alone goes out as it is rather than not at all.
+        """
+        kept = list(sources)
+        messages = prompt.render(context(kept))
+        if self.prompt_token_budget is None:
+            return kept, messages
+        while len(kept) > 1 and count_messages(messages) > self.prompt_token_budget:
+            lowest = min(kept[1:], key=lambda r: (r.score, r.chunk.id))
+            kept.remove(lowest)
+            messages = prompt.render(context(kept))
+        if len(kept) < len(sources):
+            log.info(
+                "dropped %d lowest-scored source(s) to keep the prompt within %d tokens",
+                len(sources) - len(kept), self.prompt_token_budget,
+            )
+        return kept, messages
 
     def _generate(
         self,
@@ -153,19 +261,23 @@ class Drafter:
         recipient: str,
         as_of: datetime,
     ) -> DraftResult:
+        account = plan.model_dump(mode="json")
+
+        def context(kept: list[RetrievedChunk]) -> dict[str, Any]:
+            return {
+                "seller": self.seller,
+                "sam": {"name": plan.owner_sam, "email": plan.owner_email},
+                "account": account,
+                "sources": [_source_view(r.chunk) for r in kept],
+                "example_id": kept[0].chunk.id if kept else "source-id",
+                **extra,
+            }
+
+        sources, messages = self._fit_budget(prompt, sources, context)
         chunks = [r.chunk for r in sources]
-        context = {
-            "seller": self.seller,
-            "sam": {"name": plan.owner_sam, "email": plan.owner_email},
-            "account": plan.model_dump(mode="json"),
-            "sources": [_source_view(c) for c in chunks],
-            "example_id": chunks[0].id if chunks else "source-id",
-            **extra,
-        }
         result = DraftResult(
             kind, plan.account_id, trigger, prompt, self.llm.name, sources, recipient
         )
-        messages = prompt.render(context)
         schema = output_schema(kind, [c.id for c in chunks])
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
         for attempt in (1, 2):
@@ -197,8 +309,48 @@ class Drafter:
                 account_id=plan.account_id,
                 as_of=as_of,
                 stale_after_days=self.stale_after_days,
+                known=[plan.owner_sam, self.seller, plan.name, recipient, *_names(extra)],
+                instructions=messages[0].content,
+                other_accounts=[
+                    term
+                    for account, terms in self.directory.items()
+                    if account != plan.account_id
+                    for term in terms
+                ],
             )
+        log.info(
+            "drafted %s for %s with %s: %s, %d finding(s), %s tokens, %d ms",
+            kind,
+            plan.account_id,
+            prompt.ref,
+            "ok" if result.output else f"failed ({result.failure_reason})",
+            len(result.findings),
+            usage,
+            result.latency_ms,
+        )
+        if result.output is not None:
+            log.debug("draft body for %s: %s", plan.account_id, result.output.body)
         return result
+
+
+@dataclass(frozen=True)
+class _RevisionPrompt(Prompt):
+    """A draft's prompt followed by its previous reply and a reviewer's instruction."""
+
+    previous: str = ""
+    instruction: str = ""
+
+    def render(self, context: dict[str, Any]) -> list[ChatMessage]:
+        return [
+            *super().render(context),
+            ChatMessage("assistant", self.previous),
+            ChatMessage(
+                "user",
+                f"Revise that draft as the reviewer asks: {self.instruction}\n"
+                "Keep every fact grounded in the sources and cite them as before. "
+                "Reply with only the JSON object.",
+            ),
+        ]
 
 
 def parse_reply(completion: Completion) -> DraftOutput:
@@ -225,8 +377,16 @@ def _date(chunk: Chunk) -> str | None:
     return chunk.published_at.date().isoformat() if chunk.published_at else None
 
 
+def _names(extra: dict[str, Any]) -> list[str]:
+    """People the prompt itself named (recipient, meeting attendees): known, not invented."""
+    names = [str(extra.get("recipient", {}).get("name", ""))]
+    names += [str(a) for a in extra.get("meeting", {}).get("attendees", [])]
+    return [n for n in names if n]
+
+
 def _source_view(chunk: Chunk) -> dict[str, Any]:
     return {
+        "flags": list(chunk.flags),
         "id": chunk.id,
         "kind": chunk.kind,
         "section": chunk.section,

@@ -1,32 +1,34 @@
-"""Deterministic grounding checks run on every draft before it reaches the queue.
+"""Deterministic checks run on every draft before it reaches the queue.
 
-They do not judge style; they find what a SAM must not send unknowingly: citations that
-point nowhere, numbers and contact details that no source states, stale or foreign sources.
+They do not judge style; they find what a SAM must not send unknowingly: claims whose facts
+their sources do not state (agent.claims), citations that point nowhere, contact details no
+source gives, markup, obeyed prompt injections, echoes of our own instructions, mentions of
+another account, and stale sources.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from agent.claims import CITATION, EMAIL, PHONE, URL, check_claims, numeric_values
 from agent.schemas import DraftOutput
 from retrieval.chunks import Chunk
+from retrieval.injection import detect_injection, domain_of
 
-CITATION = re.compile(r"\[([A-Za-z0-9][A-Za-z0-9._:/-]{1,127})\]")
-NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?\s?(?:[kKmMbB](?![a-zA-Z])|%|bn)?")
-URL = re.compile(r"https?://[^\s)\]>\"']+", re.IGNORECASE)
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE = re.compile(r"(?<![\w-])\+?(?:\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w-])")
-DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})(?:T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?)?\b")
-ACTIVE = re.compile(
-    r"<\s*/?\s*(script|iframe|img|object|embed|style|form)\b|\bon\w+\s*=|!\[[^\]]*\]\(|"
-    r"javascript:",
+__all__ = ["Finding", "check_draft", "numeric_values"]
+
+REPEAT = re.compile(r"\b(\w+)(?:\W{1,3}\1\b){9,}", re.IGNORECASE)
+ECHO_WORDS = 8
+COMMITMENT = re.compile(
+    r"\b(discount|waive[sd]?|waiver|free of charge|at no (additional |extra )?(cost|charge)|"
+    r"for free|price (cut|reduction|freeze)|refund|\d+\s?% (off|increase|reduction)|"
+    r"beat any (bid|price|offer)|auto-?renew(ed|al)?|renews? automatically)\b",
     re.IGNORECASE,
 )
-SCALE = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9}
 
 
 @dataclass(frozen=True)
@@ -47,22 +49,34 @@ def check_draft(
     account_id: str,
     as_of: datetime,
     stale_after_days: int,
+    known: Sequence[str] = (),
+    instructions: str = "",
+    other_accounts: Sequence[str] = (),
 ) -> list[Finding]:
+    """All findings for one draft. ``known`` are names the prompt supplied (the SAM, the
+    seller, the recipient); ``other_accounts`` are names and domains of every other account."""
     by_id = {s.id: s for s in sources}
     text = f"{output.subject}\n{output.body}"
-    findings = [*_citation_findings(output, by_id, account_id)]
     cited = [by_id[c] for c in _cited_ids(output) if c in by_id]
-    findings += _active_content_findings(text)
-    findings += _date_findings(text, cited or sources)
-    findings += _number_findings(text, cited or sources)
-    findings += _contact_findings(text, sources)
+    findings = [*_citation_findings(output, by_id, account_id)]
+    findings += [
+        Finding(
+            p.code, f"{p.fact!r} is not stated in {_ids(p.checked)}: “{_short(p.claim)}”", p.fact
+        )
+        for p in check_claims(text, sources, fallback=cited or sources, known=known)
+    ]
+    findings += _degenerate_findings(text)
+    findings += _contact_findings(text, sources, known)
+    findings += _commitment_findings(text)
+    findings += _injection_findings(text, sources, cited)
+    findings += _echo_findings(text, instructions)
+    findings += _other_account_findings(text, other_accounts)
     findings += _stale_findings(cited, as_of, stale_after_days)
     return findings
 
 
 def _cited_ids(output: DraftOutput) -> list[str]:
-    ids = list(dict.fromkeys([*output.citations, *CITATION.findall(output.body)]))
-    return ids
+    return list(dict.fromkeys([*output.citations, *CITATION.findall(output.body)]))
 
 
 def _citation_findings(
@@ -80,66 +94,20 @@ def _citation_findings(
         yield Finding("uncited", "the body cites no source inline", severity="warning")
 
 
-def numeric_values(text: str) -> set[float]:
-    """Every number in ``text`` as a value, so "$750K", "$750,000" and "750000" all match."""
-    values = set()
-    for match in NUMBER.finditer(text):
-        token = match.group(0).strip().lower().lstrip("$").replace(",", "").replace(" ", "")
-        suffix = next((s for s in ("bn", "k", "m", "b", "%") if token.endswith(s)), "")
-        digits = token[: -len(suffix)] if suffix else token
-        try:
-            value = float(digits)
-        except ValueError:
-            continue
-        values.add(round(value * SCALE.get(suffix, 1.0), 2))
-    return values
+def _degenerate_findings(text: str) -> Iterable[Finding]:
+    """A word repeated ten times in a row: a looping model or an obeyed "repeat X" payload."""
+    match = REPEAT.search(text)
+    if match:
+        yield Finding("degenerate_output", f"repeats {match.group(1)!r} over and over",
+                      match.group(0)[:60])
 
 
-def _number_findings(text: str, sources: list[Chunk]) -> Iterable[Finding]:
-    known = numeric_values(" ".join(f"{s.title} {s.text}" for s in sources))
-    for pattern in (
-        CITATION,
-        URL,
-        EMAIL,
-        PHONE,
-        DATE,
-    ):  # their digits are checked as a whole elsewhere
-        text = pattern.sub(" ", text)
-    for match in NUMBER.finditer(text):
-        token = match.group(0).strip()
-        values = numeric_values(token)
-        if values and not values <= known and not _trivial(token, values):
-            yield Finding("unsupported_number", f"{token!r} appears in no cited source", token)
-
-
-def _date_findings(text: str, sources: list[Chunk]) -> Iterable[Finding]:
-    corpus = " ".join(
-        f"{s.text} {s.published_at.date() if s.published_at else ''}" for s in sources
-    )
-    known = set(DATE.findall(corpus))
-    for date in dict.fromkeys(DATE.findall(text)):
-        if date not in known:
-            yield Finding("unsupported_date", f"date {date} appears in no cited source", date)
-
-
-def _active_content_findings(text: str) -> Iterable[Finding]:
-    """Markup a SAM would not write: scripts, event handlers, images that can beacon out."""
-    for match in dict.fromkeys(m.group(0) for m in ACTIVE.finditer(text)):
-        yield Finding(
-            "active_content", f"contains markup {match!r}; it will not be rendered", match
-        )
-
-
-def _trivial(token: str, values: set[float]) -> bool:
-    """Small bare counts ("2 weeks", "30 minutes", list numbering) are not factual claims;
-    a percentage or an amount always is."""
-    if "%" in token or "$" in token:
-        return False
-    return all(v <= 31 and v == int(v) for v in values)
-
-
-def _contact_findings(text: str, sources: list[Chunk]) -> Iterable[Finding]:
-    corpus = " ".join(f"{s.text} {s.url or ''}" for s in sources).lower()
+def _contact_findings(text: str, sources: list[Chunk], known: Sequence[str]) -> Iterable[Finding]:
+    """Links, emails and phones must come from a trusted place: the account plan, a source's
+    own address, or the prompt (recipient, SAM). Signal text is untrusted: a phishing link
+    planted in a news item is still a phishing link."""
+    trusted = [s.text for s in sources if s.kind == "plan"] + [s.url or "" for s in sources]
+    corpus = " ".join([*trusted, *known]).lower()
     for pattern, code, label in (
         (URL, "foreign_link", "link"),
         (EMAIL, "foreign_email", "email address"),
@@ -148,7 +116,60 @@ def _contact_findings(text: str, sources: list[Chunk]) -> Iterable[Finding]:
         for match in pattern.finditer(text):
             token = match.group(0).rstrip(".,;")
             if token.lower() not in corpus:
-                yield Finding(code, f"{label} {token!r} appears in no source", token)
+                yield Finding(code, f"{label} {token!r} is not given by the plan or a source's "
+                              "own address", token)
+
+
+def _commitment_findings(text: str) -> Iterable[Finding]:
+    """Prices, discounts and free extras are the SAM's to offer, never the model's."""
+    match = COMMITMENT.search(text)
+    if match:
+        yield Finding("commitment", "commits to pricing or terms; only the SAM can offer these",
+                      match.group(0))
+
+
+def _injection_findings(text: str, sources: list[Chunk], cited: list[Chunk]) -> Iterable[Finding]:
+    for source in sources:
+        if not source.flags:
+            continue
+        severity: Literal["error", "warning"] = "error" if source in cited else "warning"
+        yield Finding(
+            "injection_source",
+            f"[{source.id}] was marked at ingest as a possible "
+            f"prompt injection ({', '.join(source.flags)})",
+            source.id,
+            severity,
+        )
+    domains = tuple(domain_of(s.url) for s in sources if s.url)
+    for mark in detect_injection(text, allowed_domains=domains):
+        if mark.reason == "markup":
+            yield Finding("active_content", f"contains markup or code {mark.excerpt!r}; "
+                          "it will not be rendered", mark.excerpt)
+        elif mark.reason != "foreign_link":  # links are checked against the sources instead
+            yield Finding("injected_instruction",
+                          f"reads like an instruction planted in a source ({mark.reason})",
+                          mark.excerpt)
+
+
+def _echo_findings(text: str, instructions: str) -> Iterable[Finding]:
+    """Our own prompt must never be sent: flag any run of 8 words copied from it."""
+    words = re.findall(r"\w+", instructions.lower())
+    shingles = {" ".join(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
+    draft = re.findall(r"\w+", text.lower())
+    for i in range(len(draft) - ECHO_WORDS + 1):
+        run = " ".join(draft[i : i + ECHO_WORDS])
+        if run in shingles:
+            yield Finding("prompt_echo", "repeats samdesk's own instructions", run)
+            return
+
+
+def _other_account_findings(text: str, other_accounts: Sequence[str]) -> Iterable[Finding]:
+    lowered = text.lower()
+    for term in other_accounts:
+        if term and re.search(rf"\b{re.escape(term.lower())}\b", lowered):
+            yield Finding(
+                "other_account", f"mentions {term!r}, which belongs to another account", term
+            )
 
 
 def _stale_findings(cited: list[Chunk], as_of: datetime, max_age_days: int) -> Iterable[Finding]:
@@ -162,3 +183,11 @@ def _stale_findings(cited: list[Chunk], as_of: datetime, max_age_days: int) -> I
                 source.id,
                 severity="warning",
             )
+
+
+def _ids(ids: Sequence[str]) -> str:
+    return ", ".join(f"[{i}]" for i in ids) or "any source"
+
+
+def _short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -13,12 +13,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.drafting import DraftResult
+from agent.schemas import DraftOutput
 from approval_ui.messages import build_message, content_hash
 from samdesk.errors import ConflictError, NotFoundError, StateError
 from samdesk.models import AuditEvent, Draft, OutboxMessage, Revision, utcnow
 
 MODEL_AUTHOR = "samdesk:model"
 EDITABLE = {"pending", "approved"}
+REJECT_REASONS = {
+    "inaccurate": "Inaccurate or unsupported claim",
+    "wrong_recipient": "Wrong recipient",
+    "tone": "Tone or style",
+    "not_relevant": "Not relevant or badly timed",
+    "duplicate": "Duplicate of another message",
+    "sensitive": "Sensitive: handle personally",
+    "other": "Other",
+}
 
 
 def create_draft(session: Session, *, result: DraftResult) -> Draft:
@@ -82,16 +92,17 @@ def edit_draft(
     note: str | None = None,
 ) -> Draft:
     """A new revision; editing an approved draft returns it to pending."""
-    _check_version(draft, expected_version)
+    check_version(draft, expected_version)
     if draft.status not in EDITABLE:
         raise StateError(
             f"draft {draft.id} is {draft.status}; only pending or approved drafts can be edited"
         )
     current = draft.current
+    # Browsers submit a textarea with CRLF line ends; stored text (and the email) uses LF.
     new = (
-        subject if subject is not None else current.subject,
-        body if body is not None else current.body,
-        recipient if recipient is not None else current.recipient,
+        _lf(subject) if subject is not None else current.subject,
+        _lf(body) if body is not None else current.body,
+        _lf(recipient) if recipient is not None else current.recipient,
     )
     if new == (current.subject, current.body, current.recipient):
         return draft
@@ -121,7 +132,7 @@ def approve(
     confirm_flags: bool = False,
 ) -> Draft:
     """Bind approval to the current revision's hash and queue its exact message bytes."""
-    _check_version(draft, expected_version)
+    check_version(draft, expected_version)
     if draft.status != "pending":
         raise StateError(f"draft {draft.id} is {draft.status}; only pending drafts can be approved")
     flags = [f for f in draft.findings if f.get("severity") == "error"]
@@ -156,19 +167,76 @@ def approve(
 
 
 def reject(
-    session: Session, draft: Draft, *, by: str, reason: str, expected_version: int | None = None
+    session: Session,
+    draft: Draft,
+    *,
+    by: str,
+    reason: str,
+    expected_version: int | None = None,
+    category: str | None = None,
 ) -> Draft:
-    _check_version(draft, expected_version)
+    """Reject with free text, a category from :data:`REJECT_REASONS`, or both."""
+    check_version(draft, expected_version)
     if draft.status not in EDITABLE:
         raise StateError(f"draft {draft.id} is {draft.status}; it cannot be rejected")
-    if not reason.strip():
+    if category and category not in REJECT_REASONS:
+        raise StateError(f"unknown rejection reason {category!r}; use one of the listed reasons")
+    label = REJECT_REASONS[category] if category else ""
+    text = ": ".join(part for part in (label, reason.strip()) if part)
+    if not text:
         raise StateError("a rejection needs a reason")
     if draft.status == "approved":
         _unapprove(session, draft, by)
     draft.status = "rejected"
-    draft.reject_reason = reason.strip()
+    draft.reject_reason = text
     _touch(draft)
-    _audit(session, draft, "rejected", by, {"reason": draft.reject_reason})
+    detail = {"reason": text, **({"category": category} if category else {})}
+    _audit(session, draft, "rejected", by, detail)
+    return draft
+
+
+def apply_regeneration(
+    session: Session,
+    draft: Draft,
+    *,
+    by: str,
+    output: DraftOutput,
+    findings: list[dict[str, Any]],
+    instruction: str,
+    expected_version: int | None,
+    model: str,
+    usage: dict[str, Any],
+) -> Draft:
+    """The model's rewrite becomes a new revision; earlier ones stay in the history."""
+    check_version(draft, expected_version)
+    if draft.status not in EDITABLE:
+        raise StateError(f"draft {draft.id} is {draft.status}; it cannot be regenerated")
+    _append_revision(
+        session,
+        draft,
+        subject=output.subject,
+        body=output.body,
+        recipient=draft.current.recipient,
+        citations=output.citations,
+        author=MODEL_AUTHOR,
+        note=f"regenerated: {instruction}",
+    )
+    if draft.status == "approved":
+        _unapprove(session, draft, by)
+    draft.findings = findings  # the grounding flags of the new text replace the old ones
+    _audit(
+        session,
+        draft,
+        "regenerated",
+        by,
+        {
+            "revision": draft.current.number,
+            "instruction": instruction,
+            "model": model,
+            "usage": usage,
+            "findings": len(findings),
+        },
+    )
     return draft
 
 
@@ -244,12 +312,16 @@ def _unapprove(session: Session, draft: Draft, by: str) -> None:
     _audit(session, draft, "unapproved", by, {})
 
 
-def _check_version(draft: Draft, expected: int | None) -> None:
+def check_version(draft: Draft, expected: int | None) -> None:
     if expected is not None and expected != draft.version:
         raise ConflictError(
             f"draft {draft.id} changed since you opened it (your version {expected}, "
             f"now {draft.version}); reload to see the other change"
         )
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _touch(draft: Draft) -> None:

@@ -5,13 +5,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from approval_ui.routes import api, pages
+from approval_ui.permissions import NotAuthenticatedError
+from approval_ui.routes import (  # signal intake (issue 6)
+    api,
+    briefings,
+    draft_actions,
+    pages,
+    reports,
+    session,
+    timeline,
+    tokens,
+    users,
+    webhooks,
+)
 from approval_ui.sending import Sender
+from approval_ui.templating import templates
 from samdesk.config import Settings, get_settings
 from samdesk.db import make_engine, migrate, session_factory
 from samdesk.errors import SamdeskError
@@ -24,6 +38,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
 
@@ -46,15 +61,30 @@ def create_app(settings: Settings | None = None, *, sender: Sender | None = None
     )
     app.state.settings = settings
     app.state.sender = sender
-    app.include_router(api.router)
-    app.include_router(pages.router)
+    for module in (api, reports, briefings, tokens, users, session, pages, draft_actions):
+        app.include_router(module.router)
+    app.include_router(webhooks.router)
+    app.include_router(timeline.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        """Liveness for a load balancer, and the benchmarks' trivial baseline (bench/)."""
+        return {"status": "ok"}
 
     @app.exception_handler(SamdeskError)
     async def samdesk_error(request: Request, exc: SamdeskError) -> Response:
-        if request.url.path.startswith("/api/"):
+        api_call = request.url.path.startswith("/api/")
+        if isinstance(exc, NotAuthenticatedError):
+            if api_call:
+                return JSONResponse(
+                    {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+                )
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        if api_call:
             return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
-        page = pages.templates.get_template("error.html").render(message=str(exc))
+        page = templates.get_template("error.html").render(message=str(exc))
         return HTMLResponse(page, status_code=exc.http_status)
 
     @app.middleware("http")
@@ -63,6 +93,8 @@ def create_app(settings: Settings | None = None, *, sender: Sender | None = None
     ) -> Response:
         response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")  # pages hold customer data
         return response
 
     return app

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from html import escape
+from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
@@ -20,7 +23,25 @@ _MARKER = re.compile(r"\[([A-Za-z0-9][A-Za-z0-9._:/-]{1,127})\]")
 _TAG = re.compile(r"(<[^>]*>)")  # sanitized output: every other < and > is escaped
 
 
-def render_markdown(text: str, source_ids: Iterable[str] = ()) -> Markup:
+@dataclass(frozen=True)
+class Flag:
+    """A grounding finding to show in the text: ``excerpt`` is highlighted with ``message``."""
+
+    excerpt: str
+    message: str
+    code: str = ""
+
+    @classmethod
+    def from_finding(cls, finding: dict[str, Any]) -> Flag:
+        """From a stored ``Draft.findings`` entry (code, message, excerpt, severity)."""
+        return cls(
+            finding.get("excerpt") or "", finding.get("message", ""), finding.get("code", "")
+        )
+
+
+def render_markdown(
+    text: str, source_ids: Iterable[str] = (), flags: Iterable[Flag] = ()
+) -> Markup:
     html = nh3.clean(
         _MD.render(text),
         tags=_TAGS,
@@ -28,15 +49,34 @@ def render_markdown(text: str, source_ids: Iterable[str] = ()) -> Markup:
         link_rel="noopener noreferrer nofollow",
     )
     known = set(source_ids)
+    on_marker = {f.excerpt: f for f in flags if _MARKER.fullmatch(f"[{f.excerpt}]")}
+    in_text = {
+        escape(f.excerpt, quote=False): f
+        for f in flags
+        if f.excerpt.strip() and f.excerpt not in on_marker
+    }
+    longest_first = sorted(in_text, key=len, reverse=True)
+    token = re.compile("|".join([_MARKER.pattern, *(re.escape(e) for e in longest_first)]))
 
-    def link(match: re.Match[str]) -> str:
+    def replace(match: re.Match[str]) -> str:
         sid = match.group(1)
-        if sid not in known:
+        if sid is None:
+            hit = in_text[match.group(0)]
             return (
-                f'<span class="cite cite-unknown" title="not a source of this draft">[{sid}]</span>'
+                f'<mark class="flagged" data-code="{escape(hit.code)}" '
+                f'title="{escape(hit.message)}">{match.group(0)}</mark>'
+            )
+        flag = on_marker.get(sid)
+        if sid not in known:
+            why = f"not a source of this draft{f': {flag.message}' if flag else ''}"
+            return f'<span class="cite cite-unknown" title="{escape(why)}">[{sid}]</span>'
+        if flag is not None:
+            return (
+                f'<a class="cite cite-flagged" href="#src-{sid}" '
+                f'title="{escape(flag.message)}">[{sid}]</a>'
             )
         return f'<a class="cite" href="#src-{sid}">[{sid}]</a>'
 
-    # Markers become links in text only: inside an attribute (a link title) they would end it.
-    parts = (p if p.startswith("<") else _MARKER.sub(link, p) for p in _TAG.split(html))
+    # Markers and highlights go into text only: inside an attribute they would end it.
+    parts = (p if p.startswith("<") else token.sub(replace, p) for p in _TAG.split(html))
     return Markup("".join(parts))  # noqa: S704 - sanitized above, ids are [\w.:/-]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +36,11 @@ class DraftSummary(BaseModel):
     flags: int
     version: int
     created_at: datetime
+    priority: float | None = Field(
+        default=None, description="queue rank of an open draft: score and urgency, 0-1"
+    )
+    priority_reason: str | None = None
+    reject_reason: str | None = None
 
 
 class DraftPublic(DraftSummary):
@@ -44,7 +49,6 @@ class DraftPublic(DraftSummary):
     usage: dict[str, Any]
     latency_ms: int
     failure_reason: str | None
-    reject_reason: str | None
     approved_revision: int | None
     approved_hash: str | None
     approved_by: str | None
@@ -72,7 +76,52 @@ class RejectRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)
+    category: str | None = Field(
+        default=None, description="one of GET /api/reject-reasons, e.g. wrong_recipient"
+    )
     version: int | None = None
+
+
+class RegenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    instruction: str = Field(min_length=1, max_length=500, examples=["shorter", "more formal"])
+    version: int | None = None
+
+
+class ReassignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: str = Field(min_length=3, max_length=320, description="email of an active SAM")
+
+
+class ReassignedPublic(BaseModel):
+    draft_ids: list[int]
+    assignee: str
+
+
+class SegmentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    op: str
+    text: str
+
+
+class FieldDiffPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    field: str
+    changed: bool
+    segments: list[SegmentPublic]
+
+
+class DiffPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    old: int
+    new: int
+    changed: bool
+    fields: list[FieldDiffPublic]
 
 
 class AuditPublic(BaseModel):
@@ -100,3 +149,54 @@ class OutboxPublic(BaseModel):
 
 class ErrorPublic(BaseModel):
     detail: str
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["sam", "manager", "admin"] = "sam"
+    password: str = Field(min_length=10, max_length=200)
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Literal["sam", "manager", "admin"] | None = None
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["CRM sync"])
+
+
+class TokenPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenIssued(TokenPublic):
+    token: str = Field(description="the secret: shown once, store it now")

@@ -1,2 +1,2 @@
-"""Offline evaluation of prompt versions (see the evals issue); the grounding checks it will
-score with already live in ``agent.grounding``."""
+"""Offline evaluation of prompt versions: cases with frozen sources, evaluators, a cached
+runner and paired reports (``samdesk eval``). Grounding builds on ``agent.grounding``."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from retrieval.injection import detect_injection, domain_of
 from retrieval.schemas import AccountPlan, Signal
 
 ChunkKind = Literal["plan", "signal"]
@@ -36,6 +37,7 @@ class Chunk:
     text: str
     published_at: datetime | None = None
     url: str | None = None
+    flags: tuple[str, ...] = ()  # reasons a signal was marked as a possible prompt injection
 
     @property
     def content_hash(self) -> str:
@@ -55,6 +57,8 @@ class Chunk:
             meta["published_ts"] = self.published_at.timestamp()
         if self.url:
             meta["url"] = self.url
+        if self.flags:
+            meta["injection"] = ",".join(self.flags)
         return meta
 
 
@@ -97,6 +101,15 @@ def signal_chunk(signal: Signal) -> Chunk:
         text=signal.text,
         published_at=signal.published_at,
         url=str(signal.source_url),
+        flags=tuple(
+            dict.fromkeys(
+                mark.reason
+                for mark in detect_injection(
+                    f"{signal.title}\n{signal.text}",
+                    allowed_domains=(domain_of(str(signal.source_url)),),
+                )
+            )
+        ),
     )
 
 

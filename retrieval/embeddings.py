@@ -25,6 +25,10 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str, batch_size: int = 64):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        # torch's OpenMP threads spin while waiting by default; on a busy machine (the model
+        # server decoding on every core) a one-query embed then ran ~10x slower. Read once,
+        # when torch loads, so it must be set before the import below.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from sentence_transformers import SentenceTransformer
 
         self.name = model

@@ -101,8 +101,13 @@ class VectorIndex:
         as_of: datetime | None = None,
         ranking: Ranking | None = None,
         kinds: tuple[ChunkKind, ...] = ("plan", "signal"),
+        query_vector: list[float] | None = None,
     ) -> list[RetrievedChunk]:
-        """Top ``k`` chunks of one account, relevance blended with signal recency."""
+        """Top ``k`` chunks of one account, relevance blended with signal recency.
+
+        ``query_vector``, when the caller already has the query's embedding (a stored
+        chunk's, see :meth:`vectors`), skips embedding ``query``: the model is the cost.
+        """
         as_of = as_of or datetime.now(UTC)
         ranking = ranking or Ranking()
         where: dict[str, Any] = {"account_id": account_id}
@@ -112,7 +117,7 @@ class VectorIndex:
         if total == 0:
             return []
         found = self._collection.query(
-            query_embeddings=self.embedder.embed([query]),
+            query_embeddings=[query_vector] if query_vector else self.embedder.embed([query]),
             n_results=min(max(k * 4, 20), total),
             where=where,
             include=["documents", "metadatas", "distances"],
@@ -137,6 +142,17 @@ class VectorIndex:
         results.sort(key=lambda r: (-r.score, r.chunk.id))
         return results[:k]
 
+    def vectors(self, ids: list[str]) -> dict[str, list[float]]:
+        """The stored embedding of each of ``ids`` that is indexed."""
+        if not ids:
+            return {}
+        found = self._collection.get(ids=ids, include=["embeddings"])
+        embeddings = found["embeddings"] if found["embeddings"] is not None else []
+        return {
+            id_: [float(x) for x in vector]
+            for id_, vector in zip(found["ids"], embeddings, strict=True)
+        }
+
     def get(self, ids: list[str]) -> list[Chunk]:
         found = self._collection.get(ids=ids, include=["documents", "metadatas"])
         return [
@@ -158,6 +174,7 @@ def chunk_from_record(id_: str, document: str | None, meta: Any) -> Chunk:
         text=document or "",
         published_at=datetime.fromisoformat(published) if published else None,
         url=meta.get("url"),
+        flags=tuple(filter(None, str(meta.get("injection", "")).split(","))),
     )
 
 

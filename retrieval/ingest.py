@@ -34,11 +34,14 @@ class IngestReport:
     unchanged: int = 0
     chunks_removed: int = 0
     errors: list[InputError] = field(default_factory=list)
+    # Signals kept but marked as possible prompt injections: (signal id, reasons).
+    marked: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{len(self.errors)} rejected"
+            + (f", {len(self.marked)} marked as possible prompt injection" if self.marked else "")
         )
 
 
@@ -159,6 +162,8 @@ def _store_signals(
                     )
                     continue
                 chunk = signal_chunk(signal)
+                if chunk.flags:
+                    report.marked.append((signal.id, chunk.flags))
                 record = existing.get(signal.id)
                 if _unchanged(record, signal, chunk, indexed.get(signal.id)):
                     report.unchanged += 1

@@ -14,7 +14,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from samdesk import llm_server
+from samdesk import cli_redteam, llm_server, logs
+from samdesk.cli_eval import eval_app
+from samdesk.cli_users import seed_demo_team, users_app
+from samdesk.cli_watch import watch_app
 from samdesk.config import Settings, get_settings
 from samdesk.errors import SamdeskError
 from samdesk.runtime import Runtime
@@ -26,6 +29,10 @@ draft_app = typer.Typer(
 llm_app = typer.Typer(help="The embedded model server.", no_args_is_help=True)
 app.add_typer(draft_app, name="draft")
 app.add_typer(llm_app, name="llm")
+app.command("redteam")(cli_redteam.redteam)
+app.add_typer(eval_app, name="eval")
+app.add_typer(users_app, name="users")
+app.add_typer(watch_app)  # watch, sources, triage (no group name: merged)
 console = Console()
 err = Console(stderr=True)
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -35,6 +42,7 @@ AsOf = Annotated[datetime | None, typer.Option(help="Pretend today is this date 
 
 def main() -> None:
     try:
+        logs.setup(get_settings().log_level)
         app()
     except SamdeskError as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
@@ -74,6 +82,13 @@ def _ingest(runtime: Runtime, paths: list[Path]) -> None:
             sessions=runtime.sessions,
             progress=lambda n: progress.advance(task, n),
         )
+    for signal_id, reasons in report.marked:
+        err.print(
+            f"[yellow]marked[/yellow] {signal_id}: possible prompt injection "
+            f"({', '.join(reasons)})",
+            soft_wrap=True,
+            highlight=False,
+        )
     for problem in report.errors:
         err.print(f"[yellow]rejected[/yellow] {problem}", soft_wrap=True, highlight=False)
     console.print(f"Ingest: {report.summary()}; index holds {runtime.index.count()} chunks.")
@@ -85,7 +100,9 @@ def _ingest(runtime: Runtime, paths: list[Path]) -> None:
 def draft_outreach(
     account: str,
     signal: str,
-    prompt: Annotated[str, typer.Option(help="kind@version")] = "outreach",
+    prompt: Annotated[
+        str | None, typer.Option(help="kind@version (default: the promoted one)")
+    ] = None,
     as_of: AsOf = None,
 ) -> None:
     """Draft an outreach email to the right stakeholder, triggered by SIGNAL."""
@@ -97,7 +114,9 @@ def draft_outreach(
 def draft_briefing(
     account: str,
     meeting: Annotated[str | None, typer.Option(help="Meeting title")] = None,
-    prompt: Annotated[str, typer.Option(help="kind@version")] = "briefing",
+    prompt: Annotated[
+        str | None, typer.Option(help="kind@version (default: the promoted one)")
+    ] = None,
     as_of: AsOf = None,
 ) -> None:
     """Draft a pre-meeting executive briefing (the account's next meeting by default)."""
@@ -172,6 +191,7 @@ def demo(
     try:
         _ingest_quietly(runtime, samples)
         _draft_demo(runtime, _as_of(as_of))
+        seed_demo_team(runtime.sessions)
         if serve_desk:
             console.print(f"Approval desk: http://{settings.host}:{settings.port}  (Ctrl-C stops)")
             serve(None, None)

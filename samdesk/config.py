@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAMDESK_", env_file=".env", extra="ignore")
 
     env: Literal["development", "test", "production"] = "development"
+    log_level: str = "WARNING"
     data_dir: Path = Path(".data")
     database_url: str | None = None
 
@@ -53,12 +54,23 @@ class Settings(BaseSettings):
     llm_seed: int = 7
     llm_max_tokens: int = 1024
     llm_json_mode: Literal["json_schema", "json_object"] | None = None
+    # Redact emails and phone numbers from prompts sent to the model; None means "only for
+    # external providers" (the embedded model runs locally).
+    redact_pii: bool | None = None
     embedded_llm_port: int = 8089
     embedded_llm_ctx: int = 8192
+
+    # The prompt versions in production; a new version goes live only when promoted here.
+    outreach_prompt: str = "outreach@v1"
+    briefing_prompt: str = "briefing@v1"
 
     embedding_model: str = "all-MiniLM-L6-v2"
     chroma_collection: str = "samdesk"
     retrieval_k: int = 8
+    # Most prompt tokens (cl100k_base) a draft may use; the lowest-scored sources are dropped
+    # to fit. The default leaves the completion (llm_max_tokens) room in the embedded model's
+    # 8192-token window even with its own, ~10% hungrier tokenizer (bench/bench_tokens.py).
+    prompt_token_budget: int | None = 6000
     recency_half_life_days: float = 30.0
     recency_weight: float = 0.3
     stale_after_days: int = 120
@@ -74,7 +86,6 @@ class Settings(BaseSettings):
     mail_from: str = "samdesk@northwind.example"
     seller_company: str = "Northwind Analytics"
 
-    desk_user: str = "sarah.chen@northwind.example"
     host: str = "127.0.0.1"
     port: int = 8000
 

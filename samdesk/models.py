@@ -164,3 +164,198 @@ class OutboxMessage(Base):
     location: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """A person who signs in to the desk; ``role`` is sam, manager or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser; the cookie holds a random token, only its SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A token for integrations (``Authorization: Bearer``); stored as its SHA-256 only."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Assignment(Base):
+    """A manager gave this draft to another SAM; without a row, the account's owner has it."""
+
+    __tablename__ = "assignments"
+
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), primary_key=True)
+    assignee: Mapped[str] = mapped_column(String(320), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(320))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Signal intake (issue 6): sources, their polling state, triage and triggers. ---
+
+
+class SignalSource(Base):
+    """A feed, calendar, watched folder or webhook sender that signals come from."""
+
+    __tablename__ = "signal_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    signing_secret: Mapped[str | None] = mapped_column(String(200))
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeedState(Base):
+    """What the last poll of a source saw: validators for conditional GET, errors, counts."""
+
+    __tablename__ = "feed_states"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("signal_sources.id"), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    last_status: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(default=0)
+    items_seen: Mapped[int] = mapped_column(default=0)
+    polled_at: Mapped[datetime | None]
+    changed_at: Mapped[datetime | None]
+
+
+class IntakeItem(Base):
+    """A validated signal waiting to be (or already) stored and indexed by ``retrieval.ingest``."""
+
+    __tablename__ = "intake_items"
+
+    signal_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("signal_sources.id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    payload: Mapped[dict[str, Any]]
+    type_declared: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ingested_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """Every accepted webhook message id, so a replayed id is refused."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("source_id", "webhook_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("signal_sources.id"))
+    webhook_id: Mapped[str] = mapped_column(String(255))
+    signal_id: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TriageDecision(Base):
+    """Type, score and action for one signal, with the reason it was decided that way."""
+
+    __tablename__ = "triage_decisions"
+
+    signal_id: Mapped[str] = mapped_column(ForeignKey("signals.id"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(40))
+    type_source: Mapped[str] = mapped_column(String(20))
+    predicted_type: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(30), index=True)
+    score: Mapped[float]
+    relevance: Mapped[float]
+    recency: Mapped[float]
+    strategic: Mapped[float]
+    group_id: Mapped[str] = mapped_column(String(128), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    classifier: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MeetingRequest(Base):
+    """A calendar meeting matched to an account: it asks for a briefing before it starts."""
+
+    __tablename__ = "meeting_requests"
+    __table_args__ = (UniqueConstraint("account_id", "uid", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("signal_sources.id"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    uid: Mapped[str] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(String(500))
+    starts_at: Mapped[datetime]
+    attendees: Mapped[list[Any]]
+    match_reason: Mapped[str] = mapped_column(Text)
+    cancelled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WatchTrigger(Base):
+    """One thing the watcher must draft; the unique key is what makes drafting exactly-once."""
+
+    __tablename__ = "watch_triggers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(30))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    signal_id: Mapped[str | None] = mapped_column(String(128))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_requests.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(default=0)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SchedulerLease(Base):
+    """Who may run the watcher now; a holder renews it, a dead holder's lease runs out."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.drafting import Drafter, DraftResult
+from agent.llm import ChatModel
 from agent.openai_chat import OpenAIChatModel
+from agent.redaction import RedactingChatModel
 from approval_ui import crud
 from retrieval.embeddings import make_embedder
 from retrieval.index import Ranking, VectorIndex
@@ -51,13 +53,25 @@ class Runtime:
     @cached_property
     def drafter(self) -> Drafter:
         s = self.settings
+        endpoint = s.llm_endpoint()
+        llm: ChatModel = OpenAIChatModel(endpoint, s)
+        redact = s.redact_pii if s.redact_pii is not None else endpoint.provider != "embedded"
+        if redact:
+            llm = RedactingChatModel(llm)
+        with self.sessions() as session:
+            directory = {
+                a.id: [a.name, str(a.plan.get("domain", ""))]
+                for a in session.scalars(select(Account))
+            }
         return Drafter(
-            llm=OpenAIChatModel(s.llm_endpoint(), s),
+            llm=llm,
+            directory=directory,
             index=self.index,
             seller=s.seller_company,
             k=s.retrieval_k,
             ranking=Ranking(s.recency_weight, s.recency_half_life_days),
             stale_after_days=s.stale_after_days,
+            prompt_token_budget=s.prompt_token_budget,
         )
 
     def plan(self, account_id: str) -> AccountPlan:
@@ -72,11 +86,14 @@ class Runtime:
         account_id: str,
         signal_id: str,
         *,
-        prompt: str = "outreach",
+        prompt: str | None = None,
         as_of: datetime | None = None,
     ) -> Draft:
         result = self.drafter.draft_outreach(
-            self.plan(account_id), signal_id, prompt=prompt, as_of=as_of
+            self.plan(account_id),
+            signal_id,
+            prompt=prompt or self.settings.outreach_prompt,
+            as_of=as_of,
         )
         return self.store(result)
 
@@ -85,12 +102,15 @@ class Runtime:
         account_id: str,
         meeting_title: str | None = None,
         *,
-        prompt: str = "briefing",
+        prompt: str | None = None,
         as_of: datetime | None = None,
     ) -> Draft:
         plan = self.plan(account_id)
         result = self.drafter.draft_briefing(
-            plan, pick_meeting(plan, meeting_title), prompt=prompt, as_of=as_of
+            plan,
+            pick_meeting(plan, meeting_title),
+            prompt=prompt or self.settings.briefing_prompt,
+            as_of=as_of,
         )
         return self.store(result)
 

@@ -57,7 +57,9 @@ def test_a_live_draft_goes_through_the_whole_drafter(
     acme, _ = load_plan(SAMPLES / "accounts" / "acme-financial.md")
     assert acme is not None
     model = OpenAIChatModel(live_settings.llm_endpoint(), live_settings)
-    result = Drafter(model, sample_index).draft_outreach(acme, "sig-acme-009", as_of=AS_OF)
+    result = Drafter(model, sample_index).draft_outreach(
+        acme, "sig-acme-009", prompt="outreach@v1", as_of=AS_OF
+    )
     assert result.usage["completion_tokens"] > 0
     assert (result.output is None) == (result.failure_reason is not None)
     if result.output is not None:

@@ -46,26 +46,30 @@ def codes(result: DraftResult) -> list[str]:
 
 
 def test_outreach_on_champion_retirement(drafter: Drafter) -> None:
-    result = drafter.draft_outreach(plan("acme-financial"), "sig-acme-009", as_of=AS_OF)
+    result = drafter.draft_outreach(
+        plan("acme-financial"), "sig-acme-009", prompt="outreach@v1", as_of=AS_OF
+    )
     assert_well_formed(result, "acme-financial")
     # The champion is leaving: re-alignment goes to the economic buyer, not to her.
     assert result.recipient == "Robert Ainsley <robert.ainsley@acmefinancial.example>"
     assert result.output is not None
     # SmolLM2 signs as "Sarah Chen, Chief Financial Officer": a title no source gives her.
     assert "Sarah Chen, Chief Financial Officer" in result.output.subject
-    assert codes(result) == ["uncited"]
+    assert codes(result) == ["uncited", "unsupported_title"]
 
 
 def test_outreach_on_competitor_rfp(drafter: Drafter) -> None:
-    result = drafter.draft_outreach(plan("bluewater-logistics"), "sig-bluewater-008", as_of=AS_OF)
+    result = drafter.draft_outreach(
+        plan("bluewater-logistics"), "sig-bluewater-008", prompt="outreach@v1", as_of=AS_OF
+    )
     assert_well_formed(result, "bluewater-logistics")
-    # It invented four dates; none is in the sources it cited.
-    assert codes(result) == ["uncited"] + ["unsupported_date"] * 4
+    # It invented four dates, and a title its cited sources do not give Fiona Gallagher.
+    assert codes(result) == ["uncited"] + ["unsupported_date"] * 4 + ["unsupported_title"]
 
 
 def test_briefing_for_acme_qbr(drafter: Drafter) -> None:
     acme = plan("acme-financial")
-    result = drafter.draft_briefing(acme, acme.meetings[0], as_of=AS_OF)
+    result = drafter.draft_briefing(acme, acme.meetings[0], prompt="briefing@v1", as_of=AS_OF)
     assert_well_formed(result, "acme-financial")
     assert result.recipient == "sarah.chen@northwind.example"
     assert codes(result) == ["uncited"]
@@ -73,7 +77,9 @@ def test_briefing_for_acme_qbr(drafter: Drafter) -> None:
 
 def test_briefing_for_meridian_reset(drafter: Drafter) -> None:
     meridian = plan("meridian-health")
-    result = drafter.draft_briefing(meridian, meridian.meetings[0], as_of=AS_OF)
+    result = drafter.draft_briefing(
+        meridian, meridian.meetings[0], prompt="briefing@v1", as_of=AS_OF
+    )
     assert_well_formed(result, "meridian-health")
     assert result.output is not None and "1234567890" in result.output.body
     assert codes(result) == ["uncited", "unsupported_number"]

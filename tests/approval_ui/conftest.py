@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,18 +14,31 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServerProtocol
 from aiosmtpd.smtp import Envelope
 from aiosmtpd.smtp import Session as SMTPSession
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from approval_ui import crud
+from approval_ui import crud, users
+from approval_ui.auth import hash_password
 from approval_ui.main import create_app
 from approval_ui.sending import OutboxFolderSender, Sender, send_draft
 from samdesk.config import Settings
 from samdesk.db import transaction
-from samdesk.models import AuditEvent, Draft, OutboxMessage
+from samdesk.models import Account, AuditEvent, Draft, OutboxMessage
+from tests.factories import draft_result, ensure_account
 
-REVIEWER = "sarah.chen@northwind.example"  # Settings.desk_user, the actor of desk actions
+REVIEWER = "sarah.chen@northwind.example"  # the SAM the ``client`` fixture signs in as
+OTHER_SAM = "marcus.okafor@northwind.example"
+MANAGER = "dana.whitfield@northwind.example"
+ADMIN = "admin@northwind.example"
+PASSWORD = "correct horse battery staple"
+TEAM = (
+    (REVIEWER, "Sarah Chen", "sam"),
+    (OTHER_SAM, "Marcus Okafor", "sam"),
+    (MANAGER, "Dana Whitfield", "manager"),
+    (ADMIN, "Desk Admin", "admin"),
+)
 
 
 def free_port() -> int:
@@ -188,10 +202,99 @@ def desk(
     return Desk(sessions, settings, folder_sender)
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """argon2 is slow on purpose: hash the test password once per run."""
+    return hash_password(PASSWORD)
+
+
+def add_team(sessions: sessionmaker[Session], password_hash: str) -> None:
+    """Two SAMs, a manager and an admin, all with :data:`PASSWORD`."""
+    with transaction(sessions) as session:
+        for email, name, role in TEAM:
+            users.create_user(
+                session, email=email, name=name, role=role, password="", password_hash=password_hash
+            )
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
+    assert match, "the page carries no CSRF token"
+    return match.group(1)
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> str:
+    """Sign in through the real form; the client then sends the CSRF header like desk.js does."""
+    form = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token, "the login form carries no CSRF token"
+    response = client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token.group(1), "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    csrf = csrf_of(client.get("/").text)
+    client.headers["X-CSRF-Token"] = csrf
+    return csrf
+
+
 @pytest.fixture
-def client(
-    settings: Settings, sessions: sessionmaker[Session], folder_sender: OutboxFolderSender
-) -> Iterator[TestClient]:
-    """The desk app over the same database file as ``sessions``, sending into ``outbox_dir``."""
-    with TestClient(create_app(settings, sender=folder_sender)) as test_client:
-        yield test_client
+def app(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    folder_sender: OutboxFolderSender,
+    password_hash: str,
+) -> Iterator[FastAPI]:
+    """The desk app over the same database file as ``sessions``, with :data:`TEAM` in it."""
+    add_team(sessions, password_hash)
+    desk = create_app(settings, sender=folder_sender)
+    with TestClient(desk):  # runs the lifespan: migrations and the session factory
+        yield desk
+
+
+@pytest.fixture
+def signed_in(app: FastAPI) -> Callable[..., TestClient]:
+    """A client signed in as ``email`` (each with its own cookies); ``None``: not signed in."""
+
+    def make(email: str | None) -> TestClient:
+        test_client = TestClient(app)
+        if email:
+            login(test_client, email)
+        return test_client
+
+    return make
+
+
+@pytest.fixture
+def client(signed_in: Callable[..., TestClient]) -> TestClient:
+    """Sarah Chen's browser: she owns every account that tests/factories.py creates."""
+    return signed_in(REVIEWER)
+
+
+@pytest.fixture
+def anonymous(signed_in: Callable[..., TestClient]) -> TestClient:
+    return signed_in(None)
+
+
+def owned_draft(
+    sessions: sessionmaker[Session],
+    *,
+    owner: str = REVIEWER,
+    trigger: dict[str, Any] | None = None,
+    strategic_score: float | None = None,
+    **kwargs: Any,
+) -> int:
+    """A draft (as :func:`tests.factories.make_draft`) on an account owned by ``owner``,
+    optionally with its own trigger and the account's strategic score."""
+    result = draft_result(**kwargs)
+    if trigger is not None:
+        result.trigger = trigger
+    with transaction(sessions) as session:
+        ensure_account(session, result.account_id, owner_email=owner)
+        session.flush()
+        if strategic_score is not None:
+            session.get_one(Account, result.account_id).strategic_score = strategic_score
+        draft = crud.create_draft(session, result=result)
+        session.flush()
+        return draft.id

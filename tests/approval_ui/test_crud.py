@@ -407,3 +407,14 @@ def test_queued_message_refuses_a_row_that_no_longer_matches_the_approval(
         desk.send(draft_id)
     assert eml_files(outbox_dir) == []
     assert desk.outbox(draft_id)[0].status == "queued"
+
+
+def test_an_edit_from_a_browser_textarea_keeps_lf_line_ends(
+    desk: Desk, sessions: sessionmaker[Session]
+) -> None:
+    """Browsers post textareas with CRLF; an unchanged body must not become a new revision."""
+    draft_id = make_draft(sessions, body="Line one.\n\nLine two [sig-acme-901].")
+    unchanged = desk.edit(draft_id, body="Line one.\r\n\r\nLine two [sig-acme-901].")
+    assert len(unchanged.revisions) == 1
+    edited = desk.edit(draft_id, body="Line one.\r\n\r\nLine 2 [sig-acme-901].")
+    assert edited.current.body == "Line one.\n\nLine 2 [sig-acme-901]."

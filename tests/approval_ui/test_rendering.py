@@ -111,3 +111,40 @@ def test_a_citation_inside_a_link_title_does_not_break_the_link() -> None:
     assert attrs["title"] == "per [sig-acme-901]"
     assert "noopener" in (attrs["rel"] or "")
     assert set(attrs) == {"href", "title", "rel"}
+
+
+def test_flagged_excerpts_are_highlighted_with_the_reason() -> None:
+    from approval_ui.rendering import Flag
+
+    flag = Flag("grew 42%", "'42%' appears in no cited source", "unsupported_number")
+    html = render_markdown("Revenue grew 42% this year [sig-acme-901].", SOURCES, [flag])
+
+    assert (
+        '<mark class="flagged" data-code="unsupported_number" '
+        'title="&#x27;42%&#x27; appears in no cited source">grew 42%</mark>'
+    ) in html
+    assert '<a class="cite" href="#src-sig-acme-901">[sig-acme-901]</a>' in html
+
+
+def test_a_flagged_citation_marker_carries_its_reason() -> None:
+    from approval_ui.rendering import Flag
+
+    flags = [
+        Flag("sig-acme-901", "[sig-acme-901] is from 2026-01-03, older than 120 days", "stale"),
+        Flag("sig-made-up", "cites [sig-made-up], which was not among the sources", "unknown"),
+    ]
+    html = render_markdown("Old news [sig-acme-901] and [sig-made-up].", SOURCES, flags)
+
+    assert '<a class="cite cite-flagged" href="#src-sig-acme-901" title="[sig-acme-901] is' in html
+    assert 'title="not a source of this draft: cites [sig-made-up], which' in html
+
+
+def test_a_hostile_excerpt_or_reason_cannot_inject_markup() -> None:
+    from approval_ui.rendering import Flag
+
+    flag = Flag('<img src=x onerror="alert(1)">', '"><script>alert(1)</script>', "active")
+    html = render_markdown('Text <img src=x onerror="alert(1)"> here.', SOURCES, [flag])
+
+    tags = Tags(html).tags
+    assert [t for t, _ in tags] == ["p", "mark"]
+    assert "<script" not in html and "<img" not in html

@@ -1,0 +1,116 @@
+"""Regenerate a draft with a reviewer's instruction, keeping every earlier revision.
+
+The model call can take a minute, so it runs outside any transaction: the draft is read,
+the model asked, and the result applied only if nobody changed the draft meanwhile (the
+version read first must still be current, else 409 and the draft is untouched).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.drafting import Drafter
+from approval_ui import crud, permissions
+from approval_ui.permissions import InvalidRequestError, Principal
+from retrieval.chunks import Chunk
+from retrieval.index import RetrievedChunk
+from retrieval.schemas import AccountPlan
+from samdesk.db import transaction
+from samdesk.errors import DraftSchemaError, NotFoundError, StateError
+from samdesk.models import Account, Draft
+
+SUGGESTIONS = ("shorter", "more formal", "warmer", "lead with the ROI numbers")
+MAX_INSTRUCTION = 500
+
+
+def regenerate_draft(
+    sessions: sessionmaker[Session],
+    draft_id: int,
+    *,
+    drafter: Callable[[], Drafter],
+    user: Principal,
+    instruction: str,
+    expected_version: int | None = None,
+) -> int:
+    """Ask the model for a rewrite and store it as a new revision; returns its number."""
+    instruction = " ".join(instruction.split())
+    if not instruction:
+        raise InvalidRequestError("say how to change the draft, e.g. 'shorter'")
+    if len(instruction) > MAX_INSTRUCTION:
+        raise InvalidRequestError(f"keep the instruction under {MAX_INSTRUCTION} characters")
+    with sessions() as session:
+        draft = crud.get_draft(session, draft_id)
+        permissions.check_draft(session, user, draft)
+        if draft.status not in crud.EDITABLE:
+            raise StateError(f"draft {draft_id} is {draft.status}; it cannot be regenerated")
+        crud.check_version(draft, expected_version)
+        version = draft.version
+        request = _request(session, draft)
+    result = drafter().regenerate(
+        request["plan"],
+        request["kind"],
+        request["sources"],
+        request["previous"],
+        instruction,
+        prompt=request["prompt"],
+        trigger=request["trigger"],
+        recipient=request["recipient"],
+    )
+    if result.output is None:
+        raise DraftSchemaError(
+            f"the model's rewrite could not be used ({result.failure_reason}); "
+            f"draft {draft_id} is unchanged"
+        )
+    with transaction(sessions) as session:
+        draft = crud.get_draft(session, draft_id, for_update=True)
+        crud.apply_regeneration(
+            session,
+            draft,
+            by=user.email,
+            output=result.output,
+            findings=[f.to_json() for f in result.findings],
+            instruction=instruction,
+            expected_version=version,
+            model=result.model,
+            usage=result.usage,
+        )
+        return draft.current.number
+
+
+def _request(session: Session, draft: Draft) -> dict[str, Any]:
+    account = session.get(Account, draft.account_id)
+    if account is None:
+        raise NotFoundError(f"account {draft.account_id!r} of draft {draft.id} is not ingested")
+    current = draft.current
+    return {
+        "plan": AccountPlan.model_validate(account.plan),
+        "kind": draft.kind,
+        "sources": [RetrievedChunk(_chunk(s, draft.account_id), 1.0, 1.0) for s in draft.sources],
+        "previous": {
+            "subject": current.subject,
+            "body": current.body,
+            "citations": list(current.citations),
+        },
+        "prompt": f"{draft.prompt_id}@{draft.prompt_version}",
+        "trigger": dict(draft.trigger),
+        "recipient": current.recipient,
+    }
+
+
+def _chunk(source: dict[str, Any], account_id: str) -> Chunk:
+    """A stored source back as the chunk it was (retrieval only ever returns the account's)."""
+    published = source.get("published_at")
+    return Chunk(
+        id=source["id"],
+        account_id=account_id,
+        kind=source.get("kind", "plan"),
+        section=source.get("section", ""),
+        title=source.get("title", ""),
+        text=source.get("text", ""),
+        published_at=datetime.fromisoformat(published) if published else None,
+        url=source.get("url"),
+    )

@@ -1,0 +1,83 @@
+"""Sign in and sign out: a password form that starts a server-side session."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from approval_ui import auth, csrf, users
+from approval_ui.deps import CurrentUser, SessionDep, SessionsDep, SettingsDep
+from approval_ui.permissions import NotAuthenticatedError
+from approval_ui.templating import render
+from samdesk.db import transaction
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: ``//evil.example`` or ``https://...`` would be an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.get("/login")
+def login_form(
+    request: Request, session: SessionDep, next: str | None = None, error: str | None = None
+) -> Response:
+    token = request.cookies.get(csrf.LOGIN_COOKIE) or csrf.new_login_token()
+    page = render(
+        request,
+        "login.html",
+        None,
+        {
+            "login_csrf": token,
+            "next": safe_next(next),
+            "error": error,
+            "no_users": users.count_users(session) == 0,
+        },
+        status_code=401 if error else 200,
+    )
+    page.set_cookie(csrf.LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    return page
+
+
+@router.post("/login", dependencies=[Depends(csrf.check_login)])
+def login(
+    request: Request,
+    sessions: SessionsDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    try:
+        with transaction(sessions) as session:
+            user = auth.authenticate(session, email, password)
+            token = auth.start_session(session, user)
+    except NotAuthenticatedError as exc:
+        with sessions() as session:
+            return login_form(request, session, next, str(exc))
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        token,
+        max_age=int(auth.SESSION_TTL.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=settings.env == "production",
+        path="/",
+    )
+    response.delete_cookie(csrf.LOGIN_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, sessions: SessionsDep, user: CurrentUser) -> Response:
+    with transaction(sessions) as session:
+        auth.end_session(session, request.cookies.get(auth.SESSION_COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response

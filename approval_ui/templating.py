@@ -1,0 +1,33 @@
+"""The Jinja2 environment of the desk's pages, and one way to render a page for a user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+
+from approval_ui.permissions import Principal
+
+TEMPLATES = Path(__file__).parent / "templates"
+templates = Jinja2Templates(directory=TEMPLATES)
+templates.env.autoescape = True  # explicit: never depend on the file extension for escaping
+
+
+def render(
+    request: Request,
+    name: str,
+    user: Principal | None,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+) -> Response:
+    """A page with the signed-in user and the CSRF token every form and script needs."""
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"user": user, "csrf_token": user.csrf_token if user else "", **context},
+        status_code=status_code,
+    )

@@ -1,0 +1,41 @@
+"""Run the benchmarks, each in its own process, and collect them in ``bench/results.json``.
+
+``python -m bench`` runs all of them (about 15 minutes on 2 cores); ``python -m bench
+retrieval desk`` runs some. Each prints its figures as it finishes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from bench.common import RESULTS, bench_env
+
+ORDER = ("tokens", "draft_overhead", "batch", "ingest", "retrieval", "desk", "memory")
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(ORDER)
+    unknown = sorted(set(names) - set(ORDER))
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(ORDER)}")
+        return 2
+    failed = []
+    started = time.perf_counter()
+    for name in names:
+        began = time.perf_counter()
+        code = subprocess.run(
+            [sys.executable, "-m", f"bench.bench_{name}"], env=bench_env()
+        ).returncode
+        print(f"   ({name}: {time.perf_counter() - began:.0f} s)", flush=True)
+        if code:
+            failed.append(name)
+    print(f"all done in {time.perf_counter() - started:.0f} s; figures in {RESULTS}")
+    if failed:
+        print(f"FAILED: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,363 @@
+"""Desk: req/s of the queue page and the approve action with 10k drafts ÷ a trivial endpoint.
+
+The desk runs as ``samdesk serve`` does (uvicorn, one process) in a child process on a free
+loopback port, over SQLite and over PostgreSQL (127.0.0.1:5432, its own ``samdesk_bench``
+database, dropped and re-created). Load comes from a second process: ``wrk`` when installed,
+else a bounded Python loop. Each measurement is a few seconds of closed-loop load; the
+trivial endpoint is ``GET /healthz``. Target: page and approve >= 0.5 of it. The server's
+peak RSS after the load is reported too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from agent.drafting import DraftResult
+from agent.prompts import load_prompt
+from agent.schemas import DraftOutput
+from approval_ui import auth, crud, users
+from bench.common import (
+    AS_OF,
+    REPEATS,
+    RESULTS,
+    SAMPLES,
+    Figure,
+    bench_env,
+    figure,
+    free_port,
+    median,
+    peak_rss_mib,
+    record,
+    scratch,
+    wait_for_http,
+)
+from retrieval.chunks import plan_chunks, signal_chunk
+from retrieval.index import RetrievedChunk
+from retrieval.plans import load_plan
+from retrieval.signals import load_signals
+from samdesk.db import make_engine, migrate, session_factory, transaction
+from samdesk.models import Account, SignalRecord
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/samdesk_bench"
+REVIEWER = "sarah.chen@northwind.example"
+REQUESTS_S = re.compile(r"Requests/sec:\s+([\d.]+)")
+NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+
+
+@dataclass
+class Seeded:
+    pending: list[int]
+    token: str
+    seconds: float
+
+
+def seed(url: str, drafts: int) -> Seeded:
+    """``drafts`` drafts over the sample accounts: 60% pending, 30% rejected, 10% failed."""
+    engine = make_engine(url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    plans = [p for p, _ in map(load_plan, sorted((SAMPLES / "accounts").glob("*.md"))) if p]
+    signals, _ = load_signals(SAMPLES / "signals" / "signals.jsonl")
+    chunks = {p.account_id: plan_chunks(p) for p in plans}
+    news = {
+        p.account_id: [signal_chunk(s) for s in signals if s.account_id == p.account_id]
+        for p in plans
+    }
+    prompt = load_prompt("outreach")
+    started = time.perf_counter()
+    with transaction(sessions) as session:
+        for plan in plans:
+            session.merge(
+                Account(
+                    id=plan.account_id,
+                    name=plan.name,
+                    industry=plan.industry,
+                    owner_sam=plan.owner_sam,
+                    owner_email=REVIEWER,
+                    arr_usd=plan.arr_usd,
+                    strategic_score=plan.strategic_score,
+                    plan=plan.model_dump(mode="json"),
+                    plan_hash="bench",
+                )
+            )
+        for signal in signals:  # the queue ranks outreach by its trigger signal's age
+            chunk = signal_chunk(signal)
+            session.merge(
+                SignalRecord(
+                    id=signal.id,
+                    account_id=signal.account_id,
+                    type=signal.type,
+                    title=signal.title,
+                    text=signal.text,
+                    url=str(signal.source_url),
+                    published_at=signal.published_at,
+                    content_hash=chunk.content_hash,
+                )
+            )
+        user = users.create_user(
+            session, email=REVIEWER, name="Sarah Chen", role="sam", password="bench-password-1"
+        )
+        token = auth.create_token(session, user, "bench").secret
+    pending: list[int] = []
+    for start in range(0, drafts, 500):
+        with transaction(sessions) as session:
+            for i in range(start, min(start + 500, drafts)):
+                plan = plans[i % len(plans)]
+                trigger = news[plan.account_id][i % len(news[plan.account_id])]
+                sources = [trigger, *chunks[plan.account_id][:7]]
+                failed = i % 10 == 9
+                result = DraftResult(
+                    kind="outreach",
+                    account_id=plan.account_id,
+                    trigger={"type": "signal", "signal_id": trigger.id, "title": trigger.title},
+                    prompt=prompt,
+                    model="bench",
+                    recipient=f"Reviewer <{REVIEWER}>",
+                    sources=[RetrievedChunk(c, 0.8, 0.8) for c in sources],
+                    output=None
+                    if failed
+                    else DraftOutput(
+                        subject=f"Following up: {trigger.title}"[:200],
+                        body=f"Hello,\n\n{trigger.text} [{trigger.id}]\n\n"
+                        f"{sources[1].text[:600]} [{sources[1].id}]\n\nBest,\n{plan.owner_sam}",
+                        citations=[trigger.id, sources[1].id],
+                    ),
+                    failure_reason="attempt 2: not JSON" if failed else None,
+                    usage={"prompt_tokens": 1500, "completion_tokens": 300},
+                    latency_ms=900,
+                )
+                draft = crud.create_draft(session, result=result)
+                draft.created_at = AS_OF - timedelta(minutes=drafts - i)
+                session.flush()
+                if i % 10 in (6, 7, 8):
+                    crud.reject(session, draft, by=REVIEWER, reason="not now")
+                elif not failed:
+                    pending.append(draft.id)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return Seeded(pending, token, seconds)
+
+
+def postgres_available() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS samdesk_bench WITH (FORCE)"))
+            conn.execute(text("CREATE DATABASE samdesk_bench"))
+        engine.dispose()
+        return True
+    except Exception as exc:  # noqa: BLE001 - any failure means "not here": say so and go on
+        print(f"  PostgreSQL not usable at 127.0.0.1:5432 ({exc.__class__.__name__}); skipped")
+        return False
+
+
+@contextmanager
+def desk_server(data_dir: Path, url: str) -> Iterator[tuple[str, int]]:
+    """``samdesk serve``'s app in a child process; yields its base URL and pid."""
+    port = free_port()
+    env = bench_env(SAMDESK_DATA_DIR=str(data_dir), SAMDESK_DATABASE_URL=url, SAMDESK_ENV="test")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "approval_ui.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/healthz")
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def load(
+    base: str,
+    path: str,
+    token: str | None,
+    seconds: float,
+    *,
+    approve: list[int] | None = None,
+    tmp: Path,
+) -> tuple[float, int]:
+    """Requests per second over ``seconds`` of closed-loop load, and how many were not 2xx."""
+    if shutil.which("wrk"):
+        return _wrk(base, path, token, seconds, approve, tmp)
+    return _python_load(base, path, token, seconds, approve)
+
+
+def _wrk(
+    base: str, path: str, token: str | None, seconds: float, approve: list[int] | None, tmp: Path
+) -> tuple[float, int]:
+    lines = []
+    if token:
+        lines.append(f'wrk.headers["Authorization"] = "Bearer {token}"')
+    if approve is not None:
+        lines += [
+            'wrk.method = "POST"',
+            'wrk.headers["Content-Type"] = "application/json"',
+            "wrk.body = '{\"confirm_flags\": true}'",
+            "local ids = {" + ",".join(map(str, approve)) + "}",
+            "local i = 0",
+            "request = function()",
+            "  i = i + 1",
+            '  return wrk.format(nil, "/api/drafts/" .. ids[((i - 1) % #ids) + 1] .. "/approve")',
+            "end",
+        ]
+    script = tmp / "load.lua"
+    script.write_text("\n".join(lines) + "\n")
+    out = subprocess.run(
+        ["wrk", "-t1", "-c4", f"-d{seconds:g}s", "-s", str(script), f"{base}{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    ).stdout
+    rate = REQUESTS_S.search(out)
+    if rate is None:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    bad = NON_2XX.search(out)
+    return float(rate.group(1)), int(bad.group(1)) if bad else 0
+
+
+def _python_load(
+    base: str, path: str, token: str | None, seconds: float, approve: list[int] | None
+) -> tuple[float, int]:
+    """The fallback load: 4 threads of kept-alive httpx in a child process, bounded in time."""
+    spec = json.dumps(
+        {"base": base, "path": path, "token": token, "seconds": seconds, "approve": approve}
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.load_client", spec],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    data = json.loads(out)
+    return float(data["rate"]), int(data["bad"])
+
+
+def run_database(
+    label: str, url: str, data_dir: Path, drafts: int, seconds: float, repeats: int
+) -> tuple[list[Figure], dict[str, Any]]:
+    seeded = seed(url, drafts)
+    figures: list[Figure] = []
+    with desk_server(data_dir, url) as (base, pid), scratch("wrk") as tmp:
+        rss_idle = peak_rss_mib(pid)
+        trivial: list[float] = []
+        page: list[float] = []
+        approve: list[float] = []
+        failures = 0
+        budget = len(seeded.pending) // (repeats + 1)
+        for rep in range(repeats + 1):  # the first round warms up and is dropped
+            ids = seeded.pending[rep * budget : (rep + 1) * budget]
+            rates = [
+                load(base, "/healthz", None, seconds, tmp=tmp),
+                load(base, "/", seeded.token, seconds, tmp=tmp),
+                load(base, "/api/drafts", seeded.token, seconds, approve=ids, tmp=tmp),
+            ]
+            if rep == 0:
+                continue
+            failures += sum(bad for _, bad in rates)
+            trivial.append(rates[0][0])
+            page.append(rates[1][0])
+            approve.append(rates[2][0])
+        rss = peak_rss_mib(pid)
+    where = f"{drafts // 1000}k drafts, {label}"
+    figures.append(
+        figure(
+            f"queue page GET / req/s ÷ GET /healthz ({where})",
+            page,
+            trivial,
+            better="higher",
+            unit="req/s",
+            target=0.5,
+            non_2xx=failures,
+        )
+    )
+    figures.append(
+        figure(
+            f"approve POST /api/drafts/{{id}}/approve req/s ÷ GET /healthz ({where})",
+            approve,
+            trivial,
+            better="higher",
+            unit="req/s",
+            target=0.5,
+            queue_page_ms=round(1000 / median(page), 1),
+            approve_ms=round(1000 / median(approve), 1),
+        )
+    )
+    figures.append(
+        figure(
+            f"desk server peak RSS after the load ÷ just started ({where})",
+            [rss],
+            [rss_idle],
+            better="lower",
+            unit="MiB",
+        )
+    )
+    return figures, {"seed_seconds": round(seeded.seconds, 1), "server_peak_rss_mib": round(rss)}
+
+
+def run(
+    drafts: int = 10_000, seconds: float = 3.0, repeats: int = REPEATS
+) -> tuple[list[Figure], dict[str, Any]]:
+    figures: list[Figure] = []
+    extra: dict[str, Any] = {
+        "load_generator": "wrk -t1 -c4" if shutil.which("wrk") else "python httpx, 4 threads"
+    }
+    with scratch("desk") as tmp:
+        data_dir = tmp / "data"
+        sqlite_url = f"sqlite:///{(data_dir / 'samdesk.db').resolve()}"
+        found, info = run_database("SQLite", sqlite_url, data_dir, drafts, seconds, repeats)
+        figures += found
+        extra["sqlite"] = info
+        if postgres_available():
+            found, info = run_database(
+                "PostgreSQL", PG_BENCH, tmp / "pg-data", drafts, seconds, repeats
+            )
+            figures += found
+            extra["postgresql"] = info
+    return figures, extra
+
+
+def main(argv: list[str] | None = None) -> list[Figure]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--drafts", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    figures, extra = run(args.drafts, args.seconds, args.repeats)
+    record("desk", figures, path=args.results, **extra)
+    return figures
+
+
+if __name__ == "__main__":
+    main()

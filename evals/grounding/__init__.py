@@ -1,0 +1,1 @@
+"""How good is the claim checker? Precision and recall of "unsupported" on labelled claims."""
