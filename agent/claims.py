@@ -15,16 +15,44 @@ from dataclasses import dataclass
 from retrieval.chunks import Chunk
 
 CITATION = re.compile(r"\[([A-Za-z0-9][A-Za-z0-9._:/-]{1,127})\]")
-NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?\s?(?:[kKmMbB](?![a-zA-Z])|%|bn)?")
+NUMBER = re.compile(r"(?<![\w.])\$?\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:[kKmMbB](?![a-zA-Z])|%|bn)?")
 DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})(?:T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?)?\b")
 URL = re.compile(r"https?://[^\s)\]>\"']+", re.IGNORECASE)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<![\w-])\+?(?:\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w-])")
 SCALE = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9}
 UNIT = re.compile(r"[\s-]([a-zA-Z]{3,})(?:[\s-]([a-zA-Z]{3,}))?")
-NOT_UNITS = {"out", "against", "above", "below", "over", "under", "per", "than", "and", "the",
-             "for", "from", "with", "into", "onto", "also", "more", "less", "target", "status",
-             "current", "identified", "stage", "close", "module", "was", "were", "are", "has"}
+NOT_UNITS = {
+    "out",
+    "against",
+    "above",
+    "below",
+    "over",
+    "under",
+    "per",
+    "than",
+    "and",
+    "the",
+    "for",
+    "from",
+    "with",
+    "into",
+    "onto",
+    "also",
+    "more",
+    "less",
+    "target",
+    "status",
+    "current",
+    "identified",
+    "stage",
+    "close",
+    "module",
+    "was",
+    "were",
+    "are",
+    "has",
+}
 TIME_UNITS = {"minu", "mins", "hour", "days", "day", "week", "mont"}
 
 NAME = r"[A-Z][a-z]+(?:[ -][A-Z][a-z'’-]+){1,2}"
@@ -158,8 +186,11 @@ def _unsupported_facts(claim: str, corpus: str, known: str) -> Iterable[tuple[st
             continue
         if not values <= known_values:
             yield "unsupported_number", token
-        elif unit and "$" not in token and "%" not in token and all(
-            units.get(v) and not (unit & units[v]) for v in values
+        elif (
+            unit
+            and "$" not in token
+            and "%" not in token
+            and all(units.get(v) and not (unit & units[v]) for v in values)
         ):
             # The value exists, but counting something else ("60 days" is not "60 seats").
             yield "unsupported_number", f"{token} {' '.join(sorted(unit))}"
@@ -212,6 +243,10 @@ def _trivial(token: str, values: set[float], unit: set[str]) -> bool:
     if "%" in token or "$" in token:
         return False
     return bool(unit & TIME_UNITS) and all(v <= 60 for v in values)
+
+
+def _is_year(values: set[float]) -> bool:
+    return all(1900 <= v <= 2100 and v == int(v) for v in values)
 
 
 def _unit_after(text: str, number: re.Match[str]) -> set[str]:

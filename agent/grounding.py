@@ -98,8 +98,9 @@ def _degenerate_findings(text: str) -> Iterable[Finding]:
     """A word repeated ten times in a row: a looping model or an obeyed "repeat X" payload."""
     match = REPEAT.search(text)
     if match:
-        yield Finding("degenerate_output", f"repeats {match.group(1)!r} over and over",
-                      match.group(0)[:60])
+        yield Finding(
+            "degenerate_output", f"repeats {match.group(1)!r} over and over", match.group(0)[:60]
+        )
 
 
 def _contact_findings(text: str, sources: list[Chunk], known: Sequence[str]) -> Iterable[Finding]:
@@ -116,39 +117,47 @@ def _contact_findings(text: str, sources: list[Chunk], known: Sequence[str]) -> 
         for match in pattern.finditer(text):
             token = match.group(0).rstrip(".,;")
             if token.lower() not in corpus:
-                yield Finding(code, f"{label} {token!r} is not given by the plan or a source's "
-                              "own address", token)
+                yield Finding(
+                    code,
+                    f"{label} {token!r} is not given by the plan or a source's own address",
+                    token,
+                )
 
 
 def _commitment_findings(text: str) -> Iterable[Finding]:
     """Prices, discounts and free extras are the SAM's to offer, never the model's."""
     match = COMMITMENT.search(text)
     if match:
-        yield Finding("commitment", "commits to pricing or terms; only the SAM can offer these",
-                      match.group(0))
+        yield Finding(
+            "commitment",
+            "commits to pricing or terms; only the SAM can offer these",
+            match.group(0),
+        )
 
 
 def _injection_findings(text: str, sources: list[Chunk], cited: list[Chunk]) -> Iterable[Finding]:
     for source in sources:
-        if not source.flags:
-            continue
-        severity: Literal["error", "warning"] = "error" if source in cited else "warning"
-        yield Finding(
-            "injection_source",
-            f"[{source.id}] was marked at ingest as a possible "
-            f"prompt injection ({', '.join(source.flags)})",
-            source.id,
-            severity,
-        )
+        if source.flags:  # cited or not, it was in the prompt and may have steered the model
+            yield Finding(
+                "injection_source",
+                f"[{source.id}] was marked at ingest as a possible "
+                f"prompt injection ({', '.join(source.flags)})",
+                source.id,
+            )
     domains = tuple(domain_of(s.url) for s in sources if s.url)
     for mark in detect_injection(text, allowed_domains=domains):
         if mark.reason == "markup":
-            yield Finding("active_content", f"contains markup or code {mark.excerpt!r}; "
-                          "it will not be rendered", mark.excerpt)
+            yield Finding(
+                "active_content",
+                f"contains markup or code {mark.excerpt!r}; it will not be rendered",
+                mark.excerpt,
+            )
         elif mark.reason != "foreign_link":  # links are checked against the sources instead
-            yield Finding("injected_instruction",
-                          f"reads like an instruction planted in a source ({mark.reason})",
-                          mark.excerpt)
+            yield Finding(
+                "injected_instruction",
+                f"reads like an instruction planted in a source ({mark.reason})",
+                mark.excerpt,
+            )
 
 
 def _echo_findings(text: str, instructions: str) -> Iterable[Finding]:

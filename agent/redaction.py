@@ -24,7 +24,11 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         for pattern, label in ((EMAIL, "EMAIL"), (PHONE, "PHONE")):
-            text = pattern.sub(lambda m, label=label: self._placeholder(m.group(0), label), text)
+
+            def swap(match: re.Match[str], label: str = label) -> str:
+                return self._placeholder(match.group(0), label)
+
+            text = pattern.sub(swap, text)
         return text
 
     def restore(self, text: str) -> str:

@@ -2,7 +2,7 @@
 
 The count uses OpenAI's ``cl100k_base`` encoding (from ``bpe-openai``, which ships the
 tables; ``tiktoken`` would fetch them at run time). Other models tokenize differently: on
-the sample prompts SmolLM2's tokenizer gives about 1.1x as many tokens (bench/bench_tokens.py),
+the sample prompts SmolLM2's tokenizer gives about 1.15x as many tokens (bench/bench_tokens.py),
 so a budget is a ceiling with a margin, not an exact fit.
 """
 

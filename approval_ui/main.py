@@ -80,8 +80,7 @@ def create_app(settings: Settings | None = None, *, sender: Sender | None = None
                 return JSONResponse(
                     {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
                 )
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+            return RedirectResponse(f"/login?next={quote(_return_to(request))}", status_code=303)
         if api_call:
             return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
         page = templates.get_template("error.html").render(message=str(exc))
@@ -98,3 +97,13 @@ def create_app(settings: Settings | None = None, *, sender: Sender | None = None
         return response
 
     return app
+
+
+def _return_to(request: Request) -> str:
+    """Where to land after signing in: the page asked for, or for a form post whose session
+    expired, the draft it was posted from (a GET of ``/drafts/7/approve`` would be a 405)."""
+    path = request.url.path
+    if request.method == "GET":
+        return path + (f"?{request.url.query}" if request.url.query else "")
+    parts = path.split("/")
+    return "/".join(parts[:3]) if len(parts) > 3 and parts[1] == "drafts" else "/"

@@ -232,7 +232,7 @@ def _wrk(
     script = tmp / "load.lua"
     script.write_text("\n".join(lines) + "\n")
     out = subprocess.run(
-        ["wrk", "-t1", "-c4", f"-d{seconds:g}s", "-s", str(script), f"{base}{path}"],
+        ["wrk", "-t1", "-c4", f"-d{max(1, round(seconds))}s", "-s", str(script), f"{base}{path}"],
         capture_output=True,
         text=True,
         check=True,

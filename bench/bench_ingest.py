@@ -34,7 +34,7 @@ def synthetic_signals(count: int) -> list[dict[str, Any]]:
     return out
 
 
-def run(count: int = 512, repeats: int = REPEATS) -> list[Figure]:
+def run(count: int = 320, repeats: int = REPEATS) -> list[Figure]:
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2", batch_size=BATCH)
     signals = synthetic_signals(count)
     texts = [f"{s['title']}\n{s['text']}" for s in signals]
@@ -90,7 +90,7 @@ def _store(data_dir: Path, embedder: SentenceTransformerEmbedder, paths: list[Pa
 
 def main(argv: list[str] | None = None) -> list[Figure]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--signals", type=int, default=512)
+    parser.add_argument("--signals", type=int, default=320)
     parser.add_argument("--repeats", type=int, default=REPEATS)
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)

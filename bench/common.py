@@ -8,6 +8,7 @@ machine hits both sides alike. The raw values of every repetition are kept besid
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
@@ -63,7 +64,7 @@ def median(values: list[float]) -> float:
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (``q`` in 0..100): a value that was actually observed."""
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
 
 
@@ -206,7 +207,12 @@ def wait_for_http(url: str, timeout_s: float = 60.0) -> None:
 def bench_env(**overrides: str) -> dict[str, str]:
     """The environment for a child process: offline model loading, no stray settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMDESK_")}
-    env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **overrides)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",  # no "Loading weights" bars between the figures
+        **overrides,
+    )
     return env
 
 

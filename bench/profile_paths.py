@@ -48,8 +48,9 @@ def profile_draft(drafts: int) -> str:
         return profile("draft", work)
 
 
-def profile_queue(seconds: int) -> str:
-    """py-spy samples the desk server (a child process) while the queue page is under load."""
+def profile_queue(seconds: int, *, approve: bool = False) -> str:
+    """py-spy samples the desk server (a child process) while the queue page (or the approve
+    action) is under load."""
     import threading
 
     from bench.bench_desk import desk_server, load, seed
@@ -82,11 +83,14 @@ def profile_queue(seconds: int) -> str:
                 kwargs={"capture_output": True, "check": True},
             )
             spy.start()
-            load(base, "/", seeded.token, seconds, tmp=tmp)
+            if approve:
+                load(base, "/api", seeded.token, seconds, approve=seeded.pending, tmp=tmp)
+            else:
+                load(base, "/", seeded.token, seconds, tmp=tmp)
             spy.join()
             text = summarize(raw.read_text())
     PROFILES.mkdir(exist_ok=True)
-    (PROFILES / "queue.txt").write_text(text)
+    (PROFILES / ("approve.txt" if approve else "queue.txt")).write_text(text)
     return text
 
 
@@ -111,10 +115,13 @@ def summarize(collapsed: str, top: int = 30) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", choices=["draft", "queue"])
+    parser.add_argument("path", choices=["draft", "queue", "approve"])
     parser.add_argument("--count", type=int, default=20, help="drafts, or seconds of load")
     args = parser.parse_args(argv)
-    text = profile_draft(args.count) if args.path == "draft" else profile_queue(args.count)
+    if args.path == "draft":
+        text = profile_draft(args.count)
+    else:
+        text = profile_queue(args.count, approve=args.path == "approve")
     print(text)
 
 

@@ -15,8 +15,9 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def redteam(
-    samples: Annotated[Path, typer.Option(help="Benign sample accounts to hide the cases among")]
-    = SAMPLES,
+    samples: Annotated[
+        Path, typer.Option(help="Benign sample accounts to hide the cases among")
+    ] = SAMPLES,
     out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON here")] = None,
 ) -> None:
     """Run every hostile signal through ingest, retrieval, drafting and the desk renderer
@@ -33,8 +34,11 @@ def redteam(
         if plan is not None:
             accounts.append((plan.account_id, plan.name))
     public, missing = public_cases(accounts)
-    report = run_redteam(own_cases() + public, samples=samples,
-                         embedder=SentenceTransformerEmbedder("all-MiniLM-L6-v2"))
+    report = run_redteam(
+        own_cases() + public,
+        samples=samples,
+        embedder=SentenceTransformerEmbedder("all-MiniLM-L6-v2"),
+    )
     report.missing_corpora = missing
     figures = {
         "redteam": report.summary(),
@@ -48,9 +52,11 @@ def redteam(
     console.print(table)
     for name in ("claim_checker", "claim_checker_holdout"):
         quality = figures[name]
-        console.print(f"{name.replace('_', ' ')}: {quality['claims']} labelled claims, precision "
-                      f"{quality['precision_unsupported']}, recall "
-                      f"{quality['recall_unsupported']} (of 'unsupported')")
+        console.print(
+            f"{name.replace('_', ' ')}: {quality['claims']} labelled claims, precision "
+            f"{quality['precision_unsupported']}, recall "
+            f"{quality['recall_unsupported']} (of 'unsupported')"
+        )
     if out:
         out.write_text(json.dumps(figures, indent=2) + "\n")
     if figures["redteam"]["reached_outbox_unflagged"] or figures["redteam"]["rendered_live_markup"]:

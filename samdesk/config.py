@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     retrieval_k: int = 8
     # Most prompt tokens (cl100k_base) a draft may use; the lowest-scored sources are dropped
     # to fit. The default leaves the completion (llm_max_tokens) room in the embedded model's
-    # 8192-token window even with its own, ~10% hungrier tokenizer (bench/bench_tokens.py).
+    # 8192-token window even with its own tokenizer, ~15% hungrier (bench/bench_tokens.py).
     prompt_token_budget: int | None = 6000
     recency_half_life_days: float = 30.0
     recency_weight: float = 0.3

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -245,7 +246,7 @@ class Watcher:
             meeting = (
                 session.get(MeetingRequest, trigger.meeting_id) if trigger.meeting_id else None
             )
-            plan = AccountPlan.model_validate(account.plan) if account else None
+            plan = _plan(account)
             job = (trigger.kind, trigger.key, trigger.action, trigger.reason, trigger.signal_id)
             attempts = trigger.attempts
         skip = _skip_reason(plan, meeting, now)
@@ -331,9 +332,16 @@ class Watcher:
             )
 
 
+def _plan(account: Account | None) -> AccountPlan | None:
+    try:
+        return AccountPlan.model_validate(account.plan) if account else None
+    except ValidationError:
+        return None
+
+
 def _skip_reason(plan: AccountPlan | None, meeting: MeetingRequest | None, now: datetime) -> str:
     if plan is None:
-        return "account no longer exists"
+        return "account no longer exists or its plan is unusable; re-ingest it"
     if meeting is not None and meeting.cancelled:
         return "meeting was cancelled or moved"
     if meeting is not None and meeting.starts_at <= now:

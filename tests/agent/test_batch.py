@@ -1,4 +1,4 @@
-"""Batch drafting: the concurrency limit, the rate limit, order, and one failure not stopping the rest."""
+"""Batch drafting: the concurrency limit, the rate limit, order, failures kept per job."""
 
 from __future__ import annotations
 

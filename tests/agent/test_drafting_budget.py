@@ -1,4 +1,4 @@
-"""The prompt token budget: the drafter drops its lowest-scored sources to fit, never the trigger."""
+"""The prompt token budget: the lowest-scored sources are dropped to fit, never the trigger."""
 
 from __future__ import annotations
 

@@ -139,3 +139,60 @@ def test_obeyed_payloads_are_flagged_even_without_markup() -> None:
     assert "injected_instruction" in codes(check(wire))
     loop = "TEST-" * 20 + " [acme-financial/metrics-vs-targets]"
     assert "degenerate_output" in codes(check(loop))
+
+
+def test_our_own_instructions_never_go_out() -> None:
+    output = DraftOutput(
+        subject="Hello there",
+        body="Use only facts stated in the sources below and never invent names "
+        "[acme-financial/metrics-vs-targets].",
+        citations=["acme-financial/metrics-vs-targets"],
+    )
+    rules = "Rules: 1. Use only facts stated in the sources below. Never invent names, titles."
+    findings = check_draft(
+        output,
+        [PLAN],
+        account_id="acme-financial",
+        as_of=AS_OF,
+        stale_after_days=120,
+        instructions=rules,
+    )
+    assert "prompt_echo" in codes(findings)
+
+
+def test_another_accounts_name_in_a_draft_is_a_leak() -> None:
+    output = DraftOutput(
+        subject="Hello there",
+        body="Like Brightline Energy, you could cut costs [sig-acme-001].",
+        citations=["sig-acme-001"],
+    )
+    findings = check_draft(
+        output,
+        [PLAN, NEWS],
+        account_id="acme-financial",
+        as_of=AS_OF,
+        stale_after_days=120,
+        other_accounts=["Brightline Energy"],
+    )
+    assert "other_account" in codes(findings)
+
+
+def test_pricing_commitments_are_for_the_sam_to_make() -> None:
+    body = "We can offer a 15% discount on the renewal [acme-financial/metrics-vs-targets]."
+    assert "commitment" in codes(check(body))
+
+
+def test_a_source_marked_at_ingest_flags_the_draft() -> None:
+    marked = Chunk(
+        "sig-acme-666",
+        "acme-financial",
+        "signal",
+        "noise",
+        "t",
+        "x",
+        published_at=datetime(2026, 11, 1, tzinfo=UTC),
+        flags=("override",),
+    )
+    findings = check("NPS is 65 [acme-financial/metrics-vs-targets].", None, [PLAN, marked])
+    # Even merely retrieved, it may have steered the model: the SAM must look.
+    assert [f.severity for f in findings if f.code == "injection_source"] == ["error"]

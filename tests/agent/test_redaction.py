@@ -7,10 +7,12 @@ from agent.redaction import RedactingChatModel, Redactor
 def test_emails_and_phones_never_reach_the_wrapped_model() -> None:
     inner = ScriptedChatModel(['{"body": "Write to [EMAIL_1] or call [PHONE_1]."}'])
     model = RedactingChatModel(inner)
-    reply = model.complete([
-        ChatMessage("system", "Draft for robert.ainsley@acmefinancial.example"),
-        ChatMessage("user", "Robert: robert.ainsley@acmefinancial.example, +1 312 555 0100"),
-    ])
+    reply = model.complete(
+        [
+            ChatMessage("system", "Draft for robert.ainsley@acmefinancial.example"),
+            ChatMessage("user", "Robert: robert.ainsley@acmefinancial.example, +1 312 555 0100"),
+        ]
+    )
     sent = " ".join(m.content for m in inner.requests[0])
     assert "@" not in sent and "555" not in sent
     assert sent.count("[EMAIL_1]") == 2  # one placeholder per value, used consistently

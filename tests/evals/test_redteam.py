@@ -73,5 +73,13 @@ def test_the_embedded_model_on_hostile_signals_never_reaches_the_outbox_unflagge
     assert summary["rendered_live_markup"] == 0
 
 
-SUBSET = {"sig-rt-001", "sig-rt-004", "sig-rt-011", "sig-rt-019", "sig-rt-036", "sig-garak-001",
-          "sig-spikee-002", "sig-agentdojo-001"}
+SUBSET = {
+    "sig-rt-001",
+    "sig-rt-004",
+    "sig-rt-011",
+    "sig-rt-019",
+    "sig-rt-036",
+    "sig-garak-001",
+    "sig-spikee-002",
+    "sig-agentdojo-001",
+}

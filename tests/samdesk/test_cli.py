@@ -14,9 +14,8 @@ from typer.testing import CliRunner
 
 from samdesk.cli import app
 from samdesk.config import get_settings
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, make_sessions, make_settings
 from tests.factories import make_draft
-from tests.conftest import make_sessions, make_settings
 
 runner = CliRunner()
 

@@ -16,9 +16,15 @@ BODY = "Confidential body text about the Trading Desk [sig-acme-003]."
 
 
 def test_secrets_are_redacted_from_any_record() -> None:
-    record = logging.LogRecord("x", logging.INFO, "f", 1,
-                               "calling with %s and %s", ("sk-proj-abcdefgh12345678",
-                                                          "Bearer eyJhbGciOiJIUzI1NiJ9.abc"), None)
+    record = logging.LogRecord(
+        "x",
+        logging.INFO,
+        "f",
+        1,
+        "calling with %s and %s",
+        ("sk-proj-abcdefgh12345678", "Bearer eyJhbGciOiJIUzI1NiJ9.abc"),
+        None,
+    )
     SecretFilter().filter(record)
     assert record.getMessage() == "calling with [redacted] and [redacted]"
 
