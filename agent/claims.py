@@ -53,6 +53,7 @@ NOT_UNITS = {
     "are",
     "has",
 }
+ID_WORDS = re.compile(r"\b(ticket|rfp|rfi|case|order|invoice|po|id|no\.?|number|ref)\s*$")
 TIME_UNITS = {"minu", "mins", "hour", "days", "day", "week", "mont"}
 
 NAME = r"[A-Z][a-z]+(?:[ -][A-Z][a-z'’-]+){1,2}"
@@ -190,6 +191,8 @@ def _unsupported_facts(claim: str, corpus: str, known: str) -> Iterable[tuple[st
             unit
             and "$" not in token
             and "%" not in token
+            and not _is_year(values)
+            and not _is_identifier(text, match)
             and all(units.get(v) and not (unit & units[v]) for v in values)
         ):
             # The value exists, but counting something else ("60 days" is not "60 seats").
@@ -243,6 +246,12 @@ def _trivial(token: str, values: set[float], unit: set[str]) -> bool:
     if "%" in token or "$" in token:
         return False
     return bool(unit & TIME_UNITS) and all(v <= 60 for v in values)
+
+
+def _is_identifier(text: str, number: re.Match[str]) -> bool:
+    """Ticket, RFP and order numbers name things; they do not count them."""
+    before = text[max(number.start() - 12, 0) : number.start()].lower()
+    return before.endswith(("-", "#", "/")) or bool(ID_WORDS.search(before))
 
 
 def _is_year(values: set[float]) -> bool:

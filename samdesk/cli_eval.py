@@ -235,9 +235,8 @@ def claims(
     if as_json:
         console.print_json(json.dumps(figures))
         return
-    table = Table(
-        "set / checker", "claims", "precision", "recall", "accuracy", "tp", "fp", "fn", "tn"
-    )
+    table = Table("set / checker", "claims", "prec.", "recall", "acc.", "tp", "fp", "fn", "tn")
+    table.columns[0].no_wrap = True
     for name, f in figures.items():
         n = f["tp"] + f["fp"] + f["fn"] + f["tn"]
         table.add_row(
@@ -276,6 +275,7 @@ def judge_agreement_cmd(
         "fail precision",
         "fail recall",
     )
+    table.columns[0].no_wrap = True
     for dim, f in figures.items():
         fd = f["fail_detection"]
         table.add_row(
