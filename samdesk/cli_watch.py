@@ -58,6 +58,13 @@ def watch(
             help="rules, hybrid (model when rules are unsure) or llm.",
         ),
     ] = "rules",
+    retry_after: Annotated[
+        float,
+        typer.Option(
+            envvar="SAMDESK_WATCH_RETRY_AFTER_S",
+            help="Seconds before a draft that hit a model error is tried again.",
+        ),
+    ] = 600.0,
     as_of: Annotated[
         datetime | None, typer.Option(help="Pretend the watch starts at this time (UTC).")
     ] = None,
@@ -76,6 +83,7 @@ def watch(
         tick_s=tick,
         briefing_hours=briefing_hours,
         llm_per_minute=llm_per_minute,
+        retry_after_s=retry_after,
     )
     clock = OffsetClock(as_of.replace(tzinfo=UTC)) if as_of else SystemClock()
     watcher = Watcher(runtime.sessions, runtime.index, runtime.drafter, config=config, clock=clock)

@@ -358,6 +358,8 @@ def test_killing_the_watcher_mid_run_loses_and_duplicates_nothing(
         "0.2",
         "--llm-per-minute",
         "1000",
+        "--retry-after",
+        "0",  # a model error on a loaded machine is retried within this run, not in 10 min
         "--as-of",
         "2026-11-26T12:00:00",
     ]
@@ -376,7 +378,9 @@ def test_killing_the_watcher_mid_run_loses_and_duplicates_nothing(
     assert second.returncode == 0, second.stdout + second.stderr
     stored = drafts(sample_sessions)
     outreach = triggers(sample_sessions, kind="outreach")
-    assert outreach and all(t.status == "done" for t in outreach)
+    assert outreach and all(t.status == "done" for t in outreach), [
+        (t.status, t.last_error) for t in outreach if t.status != "done"
+    ] + [second.stdout[-2000:]]
     assert sorted(t.draft_id for t in outreach) == [d.id for d in stored]
     keys = [d.trigger["key"] for d in stored]
     assert len(keys) == len(set(keys))
