@@ -374,7 +374,10 @@ def test_killing_the_watcher_mid_run_loses_and_duplicates_nothing(
     first.wait()
     before = len(drafts(sample_sessions))
     assert 1 <= before < 6  # killed with drafts committed and one reply in flight
-    second = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=400)
+    # The restart comes later in (pretend) time: each process's clock starts at its --as-of, and
+    # triggers the first one created while it ran must already be due for the second.
+    restart = [*command[:-1], "2026-11-26T13:00:00"]
+    second = subprocess.run(restart, env=env, cwd=REPO, capture_output=True, text=True, timeout=400)
     assert second.returncode == 0, second.stdout + second.stderr
     stored = drafts(sample_sessions)
     outreach = triggers(sample_sessions, kind="outreach")
