@@ -29,8 +29,12 @@ install: $(STAMP) ## create .venv and install samdesk with the embedded model
 demo: $(STAMP) ## ingest the sample accounts, draft, and serve the desk on http://127.0.0.1:8000
 	$(BIN)/samdesk demo
 
-test: $(STAMP) ## run the whole test suite (cassettes replayed, live model test included)
-	$(BIN)/python -m pytest
+test: $(STAMP) ## run the whole test suite on SQLite, then on PostgreSQL if SAMDESK_TEST_POSTGRES_URL is set
+	env -u SAMDESK_TEST_POSTGRES_URL $(BIN)/python -m pytest
+	@if [ -n "$$SAMDESK_TEST_POSTGRES_URL" ]; then \
+	  echo "== the suite again on PostgreSQL ($$SAMDESK_TEST_POSTGRES_URL)"; \
+	  $(BIN)/python -m pytest; \
+	fi
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .

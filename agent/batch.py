@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from agent.drafting import Drafter, DraftResult
+from agent.drafting import Drafter, DraftFailedError, DraftResult
 from agent.llm import ChatMessage, ChatModel, Completion
 from retrieval.schemas import AccountPlan, Meeting
 
@@ -46,7 +46,10 @@ class DraftJob:
 
 @dataclass
 class BatchItem:
-    """A job's outcome: its result, or the error that stopped it (one job never stops others)."""
+    """A job's outcome: its result, or the error that stopped it (one job never stops others).
+
+    A model that gave no answer still yields a result: a failed draft with the reason.
+    """
 
     job: DraftJob
     result: DraftResult | None = None
@@ -112,6 +115,8 @@ def draft_many(
         item = BatchItem(job)
         try:
             item.result = job.run(limited)
+        except DraftFailedError as exc:
+            item.result = exc.result
         except Exception as exc:  # noqa: BLE001 - reported per job; the batch goes on
             item.error = exc
         if on_done is not None:

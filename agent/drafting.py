@@ -1,7 +1,9 @@
 """Draft briefings and outreach emails from retrieved sources, then check their grounding.
 
 A reply that breaks the schema is retried once with the reason; a second failure becomes a
-failed draft the SAM can see, never a half-filled one.
+failed draft the SAM can see, never a half-filled one. A model that gives no answer at all
+(after the transport's own retries) raises :class:`DraftFailedError` carrying that failed
+draft: the CLI and batches store it, the watcher retries the trigger later instead.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from agent.tokens import count_messages
 from retrieval.chunks import Chunk
 from retrieval.index import Ranking, RetrievedChunk, VectorIndex
 from retrieval.schemas import AccountPlan, Meeting
-from samdesk.errors import NotFoundError
+from samdesk.errors import ModelUnavailableError, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,22 @@ class DraftResult:
     usage: dict[str, int] = field(default_factory=dict)
     latency_ms: int = 0
     attempts: int = 0
+
+
+class DraftFailedError(ModelUnavailableError):
+    """The model gave no usable answer; ``result`` is the failed draft, reason included."""
+
+    def __init__(self, result: DraftResult):
+        super().__init__(result.failure_reason or "the model gave no answer")
+        self.result = result
+
+
+class ReplyError(ValueError):
+    """What is wrong with a reply: ``str()`` is told to the model, ``reason`` to the SAM."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass
@@ -281,7 +299,12 @@ class Drafter:
         schema = output_schema(kind, [c.id for c in chunks])
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
         for attempt in (1, 2):
-            completion = self.llm.complete(messages, schema=schema)
+            try:
+                completion = self.llm.complete(messages, schema=schema)
+            except ModelUnavailableError as exc:
+                result.output, result.failure_reason, result.usage = None, str(exc), usage
+                log.warning("drafting %s for %s failed: %s", kind, plan.account_id, exc)
+                raise DraftFailedError(result) from exc
             result.attempts = attempt
             result.model = completion.model
             result.latency_ms += completion.latency_ms
@@ -291,8 +314,8 @@ class Drafter:
                 result.output = parse_reply(completion)
                 result.failure_reason = None
                 break
-            except ValueError as exc:
-                result.failure_reason = f"attempt {attempt}: {exc}"
+            except ReplyError as exc:
+                result.failure_reason = f"{exc.reason} (after {attempt} attempts)"
                 messages = [
                     *messages,
                     ChatMessage("assistant", completion.text),
@@ -354,9 +377,10 @@ class _RevisionPrompt(Prompt):
 
 
 def parse_reply(completion: Completion) -> DraftOutput:
-    """The draft in a reply, or ``ValueError`` saying exactly what is wrong with it."""
+    """The draft in a reply, or :class:`ReplyError` saying exactly what is wrong with it."""
     if completion.finish_reason == "length":
-        raise ValueError("the reply was cut off at the token limit")
+        message = "the reply was cut off at the token limit"
+        raise ReplyError(message, f"model reply: {message}")
     text = completion.text.strip()
     if text.startswith("```"):
         text = text.strip("`").removeprefix("json").strip()
@@ -364,13 +388,17 @@ def parse_reply(completion: Completion) -> DraftOutput:
         # strict=False: constrained decoders may emit raw newlines inside strings.
         data = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc.msg} at char {exc.pos})") from exc
+        message = f"not JSON ({exc.msg} at char {exc.pos})"
+        raise ReplyError(message, f"model reply was {message}") from exc
     try:
         return DraftOutput.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "reply"
-        raise ValueError(f"{where}: {first['msg']}") from exc
+        problem = " missing" if first["type"] == "missing" else f": {first['msg']}"
+        raise ReplyError(
+            f"{where}: {first['msg']}", f"model reply broke the schema: field '{where}'{problem}"
+        ) from exc
 
 
 def _date(chunk: Chunk) -> str | None:

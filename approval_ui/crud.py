@@ -1,25 +1,31 @@
 """The draft state machine, enforced where the data is stored.
 
-pending -> approved -> sent, or rejected; failed drafts never leave ``failed``.
+pending -> approved -> sent, or rejected; failed drafts never leave ``failed``. A pending
+draft whose approval request lapsed becomes ``expired`` (approval_ui/expiry.py) and only a
+person's :func:`reopen` makes it pending again.
 Every change appends a revision or an audit event; nothing is overwritten. Routes, the
 CLI and tests all go through these functions, so the rules hold whoever calls.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent.drafting import DraftResult
-from agent.schemas import DraftOutput
 from approval_ui.messages import build_message, content_hash
 from samdesk.errors import ConflictError, NotFoundError, StateError
 from samdesk.models import AuditEvent, Draft, OutboxMessage, Revision, utcnow
 
+if TYPE_CHECKING:  # the drafter pulls in the vector index; storage needs only the types
+    from agent.drafting import DraftResult
+    from agent.schemas import DraftOutput
+
 MODEL_AUTHOR = "samdesk:model"
 EDITABLE = {"pending", "approved"}
+DEFAULT_APPROVAL_TTL = timedelta(hours=72)  # Settings.approval_ttl_hours
 REJECT_REASONS = {
     "inaccurate": "Inaccurate or unsupported claim",
     "wrong_recipient": "Wrong recipient",
@@ -31,9 +37,12 @@ REJECT_REASONS = {
 }
 
 
-def create_draft(session: Session, *, result: DraftResult) -> Draft:
+def create_draft(
+    session: Session, *, result: DraftResult, approval_ttl: timedelta = DEFAULT_APPROVAL_TTL
+) -> Draft:
     """Store a drafter result: a pending draft with revision 1, or a visible failed draft."""
     draft = Draft(
+        expires_at=utcnow() + approval_ttl if result.output else None,
         kind=result.kind,
         account_id=result.account_id,
         status="pending" if result.output else "failed",
@@ -133,6 +142,12 @@ def approve(
 ) -> Draft:
     """Bind approval to the current revision's hash and queue its exact message bytes."""
     check_version(draft, expected_version)
+    if draft.status == "expired" or draft.approval_lapsed:
+        raise StateError(
+            f"draft {draft.id}: its approval request expired"
+            f"{f' at {draft.expires_at:%Y-%m-%d %H:%M} UTC' if draft.expires_at else ''}; "
+            "reopen it to review it again"
+        )
     if draft.status != "pending":
         raise StateError(f"draft {draft.id} is {draft.status}; only pending drafts can be approved")
     flags = [f for f in draft.findings if f.get("severity") == "error"]
@@ -236,6 +251,33 @@ def apply_regeneration(
             "usage": usage,
             "findings": len(findings),
         },
+    )
+    return draft
+
+
+def reopen(session: Session, draft: Draft, *, by: str, approval_ttl: timedelta) -> Draft:
+    """A person takes an expired draft back: a new pending revision with a fresh deadline."""
+    if draft.status != "expired" and not draft.approval_lapsed:
+        raise StateError(f"draft {draft.id} is {draft.status}; only expired drafts can be reopened")
+    current = draft.current
+    _append_revision(
+        session,
+        draft,
+        subject=current.subject,
+        body=current.body,
+        recipient=current.recipient,
+        citations=current.citations,
+        author=by,
+        note="reopened after its approval request expired",
+    )
+    draft.status = "pending"
+    draft.expires_at = utcnow() + approval_ttl
+    _audit(
+        session,
+        draft,
+        "reopened",
+        by,
+        {"revision": draft.current.number, "expires_at": draft.expires_at.isoformat()},
     )
     return draft
 

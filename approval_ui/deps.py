@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.drafting import Drafter
@@ -94,6 +94,10 @@ def get_drafter(request: Request) -> Callable[[], Drafter]:
     return build
 
 
+# Row ids in paths: a larger number cannot name a row (PostgreSQL INTEGER), and passed on
+# it would fail in the database driver (a 500) instead of being refused here (422).
+MAX_ID = 2**31 - 1
+PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SessionDep = Annotated[Session, Depends(get_session)]

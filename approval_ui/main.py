@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, DBAPIError
 
-from approval_ui.permissions import NotAuthenticatedError
+from approval_ui import db_errors, openapi
+from approval_ui.etags import etag
+from approval_ui.limits import BodySizeLimit
+from approval_ui.permissions import InvalidRequestError, NotAuthenticatedError
 from approval_ui.routes import (  # signal intake (issue 6)
     api,
     briefings,
     draft_actions,
+    outbox,
     pages,
     reports,
     session,
@@ -28,8 +35,9 @@ from approval_ui.sending import Sender
 from approval_ui.templating import templates
 from samdesk.config import Settings, get_settings
 from samdesk.db import make_engine, migrate, session_factory
-from samdesk.errors import SamdeskError
+from samdesk.errors import ConflictError, SamdeskError
 
+NUL_REFUSED = "cannot contain NUL"  # psycopg: "PostgreSQL text fields cannot contain NUL..."
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self'; script-src 'self'; style-src 'self'; "
@@ -47,7 +55,9 @@ def create_app(settings: Settings | None = None, *, sender: Sender | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(
+            settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        )
         migrate(engine)
         app.state.sessions = session_factory(engine)
         yield
@@ -65,6 +75,8 @@ def create_app(settings: Settings | None = None, *, sender: Sender | None = None
         app.include_router(module.router)
     app.include_router(webhooks.router)
     app.include_router(timeline.router)
+    app.include_router(outbox.router)  # sending (issue 7): unknown sends, reopen expired
+    openapi.install(app)  # the error responses every /api/ operation shares
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/healthz", include_in_schema=False)
@@ -82,9 +94,37 @@ def create_app(settings: Settings | None = None, *, sender: Sender | None = None
                 )
             return RedirectResponse(f"/login?next={quote(_return_to(request))}", status_code=303)
         if api_call:
-            return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+            return _api_error(exc)
         page = templates.get_template("error.html").render(message=str(exc))
         return HTMLResponse(page, status_code=exc.http_status)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: Exception) -> Response:
+        """A full, locked or unreachable database: 503 and what to do; other errors stay 500."""
+        outage = db_errors.unavailable(exc)
+        if outage is None:
+            raise exc
+        return await samdesk_error(request, outage)
+
+    # SQLite's own error, where samdesk.db bypasses SQLAlchemy (its raw BEGIN IMMEDIATE).
+    app.add_exception_handler(sqlite3.Error, database_error)
+
+    @app.exception_handler(DataError)
+    async def unstorable_value(request: Request, exc: DataError) -> Response:
+        """PostgreSQL refuses text with NUL characters, from whatever input (a form, a query,
+        JSON): that is the request's fault, 422 with why; any other DataError is a bug."""
+        if NUL_REFUSED not in str(exc.orig):
+            return await database_error(request, exc)
+        return await samdesk_error(
+            request, InvalidRequestError("text may not contain NUL (\\0) characters; remove them")
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        return JSONResponse(validation_error(exc), status_code=422)
+
+    # Added before security_headers, so it runs inside it: a 413 gets the headers too.
+    app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
 
     @app.middleware("http")
     async def security_headers(
@@ -97,6 +137,35 @@ def create_app(settings: Settings | None = None, *, sender: Sender | None = None
         return response
 
     return app
+
+
+def _api_error(exc: SamdeskError) -> JSONResponse:
+    """``{"detail": ...}``; a stale version adds the change the client missed, and its ETag."""
+    if isinstance(exc, ConflictError) and exc.current is not None:
+        return JSONResponse(
+            {"detail": str(exc), "current": exc.current},
+            status_code=exc.http_status,
+            headers={"ETag": etag(exc.current["version"])},
+        )
+    return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+
+
+def validation_error(exc: RequestValidationError) -> dict[str, object]:
+    """One readable sentence in ``detail``, and each field's problem in ``errors``.
+
+    The offending input is left out: it can be large, or nested deeply enough that encoding
+    it again would exhaust the recursion limit.
+    """
+    errors: list[dict[str, object]] = []
+    lines: list[str] = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        msg = str(error.get("msg", ""))
+        errors.append({"loc": loc, "msg": msg, "type": str(error.get("type", ""))})
+        lines.append(f"{'.'.join(loc) or 'request'}: {msg}")
+    detail = "; ".join(lines[:5])
+    more = f" (and {len(lines) - 5} more)" if len(lines) > 5 else ""
+    return {"detail": f"invalid request: {detail}{more}", "errors": errors}
 
 
 def _return_to(request: Request) -> str:

@@ -137,18 +137,61 @@ class AuditPublic(BaseModel):
 class OutboxPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    id: int
     draft_id: int
     revision_number: int
     message_id: str
-    status: str
+    status: str = Field(description="queued, sending, sent, failed, unknown or cancelled")
     attempts: int
     last_error: str | None
     location: str | None
     sent_at: datetime | None
+    next_attempt_at: datetime | None = Field(description="when a queued retry is due")
+
+
+class ResolveRequest(BaseModel):
+    """A person's answer for a send whose outcome is unknown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["delivered", "send_again"]
+    note: str = Field(default="", max_length=500)
+
+
+class ReopenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, description="the version you saw; 409 if stale")
 
 
 class ErrorPublic(BaseModel):
-    detail: str
+    detail: str = Field(description="what went wrong, in words for a person")
+
+
+class DraftChangePublic(BaseModel):
+    """The draft as it is now, and who changed it last: what a stale client missed."""
+
+    version: int
+    status: str
+    revision: int | None
+    subject: str | None
+    body: str | None
+    recipient: str | None
+    changed_by: str | None
+    change: str | None = Field(description="the audit action of the last change, e.g. edited")
+    changed_at: datetime | None
+
+
+class ConflictPublic(ErrorPublic):
+    current: DraftChangePublic | None = Field(
+        default=None, description="set when the refusal is a stale version"
+    )
+
+
+class ValidationErrorPublic(ErrorPublic):
+    errors: list[dict[str, Any]] = Field(
+        default_factory=list, description="each invalid field: loc, msg, type"
+    )
 
 
 class UserPublic(BaseModel):

@@ -1,22 +1,38 @@
-"""The vector index: one chromadb collection per embedding model, searched per account.
+"""The vector index: one chromadb collection per embedding model, searched one account at a time.
 
-Account scoping is part of the query itself (a ``where`` filter), never a post-filter,
-so one account's chunks cannot reach another account's draft.
+chromadb is the store (embedded, or a server at ``SAMDESK_CHROMA_URL``); a search runs exactly
+over the asked account's own chunks, which are read from the store once and kept in memory
+(:mod:`retrieval.account_vectors`). So account scoping is structural: a search never sees
+another account's rows, not even as candidates to filter out.
+
+Freshness: this object's own writes are searchable at once. Every write also stamps a new
+``samdesk_generation`` on the collection; another process's index (the watcher, the desk, a
+second CLI) compares it at most every ``revalidate_s`` seconds and re-reads on a change, so
+what another process wrote is searchable within that time (1 s by default).
 """
 
 from __future__ import annotations
 
 import math
+import threading
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
+from retrieval.account_vectors import AccountVectors, Floats
 from retrieval.chunks import Chunk, ChunkKind, slug
 from retrieval.embeddings import Embedder
+from samdesk.errors import ConfigError
+
+GENERATION = "samdesk_generation"
 
 
 @dataclass(frozen=True)
@@ -40,15 +56,39 @@ class Ranking:
         recency = math.pow(0.5, age_days / self.half_life_days)
         return (1 - self.recency_weight) * similarity + self.recency_weight * recency
 
+    def scores(self, similarities: Floats, published_ts: Floats, as_of: datetime) -> Floats:
+        """:meth:`score` for many chunks at once; ``published_ts`` is NaN where it is None."""
+        age_days = np.maximum((as_of.timestamp() - published_ts) / 86_400, 0.0)
+        recency = np.power(0.5, age_days / self.half_life_days)
+        blended = (1 - self.recency_weight) * similarities + self.recency_weight * recency
+        result: Floats = np.where(np.isnan(published_ts), similarities, blended)
+        return result
+
 
 class VectorIndex:
-    def __init__(self, client: Any, embedder: Embedder, collection: str = "samdesk"):
+    """Chunks stored in chromadb, searched per account in memory (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: Any,
+        embedder: Embedder,
+        collection: str = "samdesk",
+        *,
+        revalidate_s: float = 1.0,
+    ):
         self.embedder = embedder
+        self.revalidate_s = revalidate_s
+        self._client = client
+        self.collection_name = f"{collection}-{slug(embedder.name)}"[:63]
         self._collection = client.get_or_create_collection(
-            name=f"{collection}-{slug(embedder.name)}"[:63],
+            name=self.collection_name,
             embedding_function=None,
             configuration={"hnsw": {"space": "cosine"}},
         )
+        self._accounts: dict[str, AccountVectors] = {}
+        self._generation: object = None
+        self._checked_at = -math.inf
+        self._lock = threading.Lock()
 
     @classmethod
     def persistent(cls, path: Path, embedder: Embedder, collection: str = "samdesk") -> VectorIndex:
@@ -56,6 +96,32 @@ class VectorIndex:
         client = chromadb.PersistentClient(
             path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
         )
+        return cls(client, embedder, collection)
+
+    @classmethod
+    def http(cls, url: str, embedder: Embedder, collection: str = "samdesk") -> VectorIndex:
+        """An index on a chromadb server (``chroma run``) at ``url``, e.g. http://127.0.0.1:8001."""
+        parts = urlsplit(url)
+        host = parts.hostname
+        if parts.scheme not in ("http", "https") or not host or parts.path not in ("", "/"):
+            raise ConfigError(
+                f"SAMDESK_CHROMA_URL {url!r} is not a chromadb server address; "
+                "write it as http://host:port (e.g. http://127.0.0.1:8001)"
+            )
+        port = parts.port or (443 if parts.scheme == "https" else 8000)
+        try:
+            client = chromadb.HttpClient(
+                host=host,
+                port=port,
+                ssl=parts.scheme == "https",
+                settings=ChromaSettings(anonymized_telemetry=False),
+            )
+        except ValueError as exc:  # chromadb's way of saying the server did not answer
+            raise ConfigError(
+                f"no chromadb server answers at SAMDESK_CHROMA_URL={url} ({exc}); start one "
+                f"with `chroma run --path <dir> --port {port}` or unset SAMDESK_CHROMA_URL "
+                "to use the embedded store"
+            ) from exc
         return cls(client, embedder, collection)
 
     def count(self) -> int:
@@ -87,10 +153,12 @@ class VectorIndex:
             documents=[c.text for c in chunks],
             metadatas=[c.metadata() for c in chunks],
         )
+        self._changed()
 
     def delete(self, ids: list[str]) -> None:
         if ids:
             self._collection.delete(ids=ids)
+            self._changed()
 
     def search(
         self,
@@ -105,41 +173,26 @@ class VectorIndex:
     ) -> list[RetrievedChunk]:
         """Top ``k`` chunks of one account, relevance blended with signal recency.
 
+        The ``max(4k, 20)`` most similar chunks are ranked, so a fresh signal can overtake a
+        slightly closer old one but a fresh off-topic one cannot crowd out the relevant.
         ``query_vector``, when the caller already has the query's embedding (a stored
         chunk's, see :meth:`vectors`), skips embedding ``query``: the model is the cost.
         """
         as_of = as_of or datetime.now(UTC)
         ranking = ranking or Ranking()
-        where: dict[str, Any] = {"account_id": account_id}
-        if len(kinds) == 1:
-            where = {"$and": [where, {"kind": kinds[0]}]}
-        # No count() first: chromadb returns fewer (or no) results when it has fewer, and
-        # counting cost ~5 ms a query at 100k chunks (bench/bench_retrieval.py).
-        found = self._collection.query(
-            query_embeddings=[query_vector] if query_vector else self.embedder.embed([query]),
-            n_results=max(k * 4, 20),
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        results = []
-        for id_, doc, meta, dist in zip(
-            found["ids"][0],
-            (found["documents"] or [[]])[0],
-            (found["metadatas"] or [[]])[0],
-            (found["distances"] or [[]])[0],
-            strict=True,
-        ):
-            chunk = chunk_from_record(id_, doc, meta)
-            if chunk.account_id != account_id:  # defence in depth; the filter already scopes
-                continue
-            similarity = 1.0 - float(dist)
-            results.append(
-                RetrievedChunk(
-                    chunk, similarity, ranking.score(similarity, chunk.published_at, as_of)
-                )
+        account = self._account(account_id)
+        if not len(account):
+            return []
+        vector = query_vector if query_vector else self.embedder.embed([query])[0]
+        rows, similarities = account.nearest(vector, max(k * 4, 20), kinds)
+        scores = ranking.scores(similarities, account.published_ts[rows], as_of)
+        best = np.lexsort((rows, -scores))[:k]  # rows are in id order: ties go to the lower id
+        return [
+            RetrievedChunk(account.chunks[row], similarity, score)
+            for row, similarity, score in zip(
+                rows[best].tolist(), similarities[best].tolist(), scores[best].tolist(), strict=True
             )
-        results.sort(key=lambda r: (-r.score, r.chunk.id))
-        return results[:k]
+        ]
 
     def vectors(self, ids: list[str]) -> dict[str, list[float]]:
         """The stored embedding of each of ``ids`` that is indexed."""
@@ -153,13 +206,42 @@ class VectorIndex:
         }
 
     def get(self, ids: list[str]) -> list[Chunk]:
-        found = self._collection.get(ids=ids, include=["documents", "metadatas"])
-        return [
-            chunk_from_record(id_, doc, meta)
-            for id_, doc, meta in zip(
-                found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
-            )
-        ]
+        return _chunks(self._collection.get(ids=ids, include=["documents", "metadatas"]))
+
+    def _account(self, account_id: str) -> AccountVectors:
+        """The account's chunks, read from the store unless held and still current."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked_at >= self.revalidate_s:
+                self._checked_at = now
+                stored = self._stored_generation()
+                if stored != self._generation:
+                    self._accounts.clear()
+                    self._generation = stored
+            held = self._accounts.get(account_id)
+            if held is None:
+                # Read after the generation above: what is read is at least that new.
+                found = self._collection.get(
+                    where={"account_id": account_id},
+                    include=["embeddings", "documents", "metadatas"],
+                )
+                embeddings = found["embeddings"] if found["embeddings"] is not None else []
+                held = AccountVectors.from_records(account_id, _chunks(found), embeddings)
+                self._accounts[account_id] = held
+            return held
+
+    def _stored_generation(self) -> object:
+        collection = self._client.get_collection(self.collection_name, embedding_function=None)
+        return (collection.metadata or {}).get(GENERATION)
+
+    def _changed(self) -> None:
+        """After a write: forget what is held here, and tell other processes' indexes."""
+        generation = uuid.uuid4().hex
+        self._collection.modify(metadata={GENERATION: generation})
+        with self._lock:
+            self._accounts.clear()
+            self._generation = generation
+            self._checked_at = time.monotonic()
 
 
 def chunk_from_record(id_: str, document: str | None, meta: Any) -> Chunk:
@@ -175,6 +257,15 @@ def chunk_from_record(id_: str, document: str | None, meta: Any) -> Chunk:
         url=meta.get("url"),
         flags=tuple(filter(None, str(meta.get("injection", "")).split(","))),
     )
+
+
+def _chunks(found: Any) -> list[Chunk]:
+    return [
+        chunk_from_record(id_, doc, meta)
+        for id_, doc, meta in zip(
+            found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
+        )
+    ]
 
 
 def _embed_text(chunk: Chunk) -> str:

@@ -15,25 +15,36 @@ from pydantic import ValidationError
 
 from retrieval.chunks import GENERATED_SECTIONS, slug
 from retrieval.schemas import AccountPlan
+from retrieval.text_input import (
+    MAX_DEPTH,
+    bracket_depth,
+    decode_utf8,
+    nul_field,
+    read_capped,
+    sniff,
+)
 from samdesk.errors import InputError
 
-MAX_PLAN_BYTES = 1_000_000
+MAX_PLAN_BYTES = 1_000_000  # Settings.max_plan_bytes
 _SPLITTER = MarkdownHeaderTextSplitter(headers_to_split_on=[("##", "section")])
 
 
-def load_plan(path: Path) -> tuple[AccountPlan | None, list[InputError]]:
-    """Parse and validate one plan file; on any problem return ``None`` and every problem."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [InputError(path, None, None, f"cannot read file: {exc.strerror}")]
-    if len(raw) > MAX_PLAN_BYTES:
-        return None, [InputError(path, None, None, f"file is larger than {MAX_PLAN_BYTES} bytes")]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return None, [InputError(path, line, None, "not valid UTF-8 text")]
+def load_plan(
+    path: Path, *, max_bytes: int = MAX_PLAN_BYTES
+) -> tuple[AccountPlan | None, list[InputError]]:
+    """Parse and validate one plan file; on any problem return ``None`` and every problem.
+
+    A file over ``max_bytes`` is refused after reading ``max_bytes + 1`` bytes, never more.
+    """
+    raw = read_capped(path, max_bytes, "SAMDESK_MAX_PLAN_BYTES")
+    if isinstance(raw, str):
+        return None, [InputError(path, None, None, raw)]
+    problem = sniff(raw)
+    if problem:
+        return None, [InputError(path, None, None, problem)]
+    text = decode_utf8(raw)
+    if isinstance(text, tuple):
+        return None, [InputError(path, text[0], None, text[1])]
     return parse_plan(text, path)
 
 
@@ -47,15 +58,30 @@ def parse_plan(text: str, path: Path | str) -> tuple[AccountPlan | None, list[In
     except StopIteration:
         return None, [InputError(path, 1, None, "front matter is not closed by a '---' line")]
     front_text = "\n".join(lines[1:end])
+    if bracket_depth(front_text) > MAX_DEPTH:
+        problem = f"front matter is nested more than {MAX_DEPTH} levels deep"
+        return None, [InputError(path, 2, None, problem)]
     try:
+        alias = _first_alias(front_text)
+        if alias is not None:
+            # Aliases let a few lines expand into billions of values ("billion laughs").
+            problem = "YAML aliases (*name) are not allowed in a plan; write the value out"
+            return None, [InputError(path, alias + 2, None, problem)]
         front = yaml.safe_load(front_text)
         root = yaml.compose(front_text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else None
         return None, [InputError(path, line, None, f"front matter is not valid YAML: {exc}")]
+    except RecursionError:
+        return None, [InputError(path, 2, None, "front matter is nested too deeply")]
     if not isinstance(front, dict):
         return None, [InputError(path, 2, None, "front matter must be a mapping of fields")]
+    field = nul_field(front)
+    if field:
+        loc = tuple(int(part) if part.isdigit() else part for part in field.split("."))
+        line = _line_of(root, loc)
+        return None, [InputError(path, line, field, "holds a NUL character; remove it")]
     if "sections" in front:
         return None, [InputError(path, 2, "sections", "reserved: write sections as ## headings")]
 
@@ -104,6 +130,14 @@ def _sections(
             taken[key] = f"the heading {heading!r}"
             sections[heading] = doc.page_content.strip()
     return sections, problems
+
+
+def _first_alias(front_text: str) -> int | None:
+    """The 0-based line of the first YAML alias in ``front_text``, or ``None``."""
+    for event in yaml.parse(front_text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            return int(event.start_mark.line) if event.start_mark else 0
+    return None
 
 
 def _to_input_error(path: Path | str, root: Any, err: Any) -> InputError:

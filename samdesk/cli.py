@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -13,8 +14,10 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
-from samdesk import cli_redteam, llm_server, logs
+from samdesk import cli_redteam, cli_sender, llm_server, logs
+from samdesk.cli_db import db_app
 from samdesk.cli_eval import eval_app
 from samdesk.cli_users import seed_demo_team, users_app
 from samdesk.cli_watch import watch_app
@@ -33,11 +36,14 @@ app.command("redteam")(cli_redteam.redteam)
 app.add_typer(eval_app, name="eval")
 app.add_typer(users_app, name="users")
 app.add_typer(watch_app)  # watch, sources, triage (no group name: merged)
+app.command("sender")(cli_sender.sender)
+app.add_typer(db_app, name="db")
 console = Console()
 err = Console(stderr=True)
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 AsOf = Annotated[datetime | None, typer.Option(help="Pretend today is this date (UTC).")]
+WORKER_STARTUP_S = 120  # how long `serve --workers N` waits for a worker to answer
 
 
 def main() -> None:
@@ -46,6 +52,14 @@ def main() -> None:
         app()
     except SamdeskError as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
+        sys.exit(1)
+    except (DBAPIError, sqlite3.Error) as exc:
+        from approval_ui.db_errors import unavailable
+
+        outage = unavailable(exc)
+        if outage is None:
+            raise
+        err.print(f"[red]error:[/red] {outage}", soft_wrap=True, highlight=False)
         sys.exit(1)
 
 
@@ -71,9 +85,10 @@ def ingest(
 def _ingest(runtime: Runtime, paths: list[Path]) -> None:
     from retrieval.ingest import collect_files
     from retrieval.ingest import ingest as run_ingest
+    from retrieval.signals import count_lines
 
     plans, signal_files, _ = collect_files(paths)
-    total = len(plans) + sum(sum(1 for line in f.open("rb") if line.strip()) for f in signal_files)
+    total = len(plans) + sum(count_lines(f) for f in signal_files)
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("Ingesting", total=total)
         report = run_ingest(
@@ -81,6 +96,8 @@ def _ingest(runtime: Runtime, paths: list[Path]) -> None:
             index=runtime.index,
             sessions=runtime.sessions,
             progress=lambda n: progress.advance(task, n),
+            max_plan_bytes=runtime.settings.max_plan_bytes,
+            max_signal_bytes=runtime.settings.max_signal_bytes,
         )
     for signal_id, reasons in report.marked:
         err.print(
@@ -126,7 +143,7 @@ def draft_briefing(
 
 def _report_draft(draft_id: int, status: str, reason: str | None, findings: int) -> None:
     if status == "failed":
-        err.print(f"[red]draft {draft_id} failed:[/red] {reason}")
+        err.print(f"[red]draft {draft_id} failed:[/red] {reason}", soft_wrap=True, highlight=False)
         raise typer.Exit(1)
     console.print(
         f"draft {draft_id} is {status} with {findings} finding(s); review it in the desk."
@@ -157,14 +174,38 @@ def show_queue(
 
 
 @app.command()
-def serve(host: str | None = None, port: int | None = None) -> None:
+def serve(
+    host: str | None = None,
+    port: int | None = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes serving the desk (a team: use PostgreSQL).")
+    ] = 1,
+) -> None:
     """Serve the approval desk."""
     import uvicorn
 
     from approval_ui.main import create_app
+    from samdesk.db import make_engine, migrate
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    host, port = host or settings.host, port or settings.port
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port)
+        return
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)  # once, before the workers start
+    engine.dispose()
+    # Each worker builds its own app (and engine) from the same environment. A new worker
+    # imports the whole desk before it can answer uvicorn's health check: that takes longer
+    # than uvicorn's 5 s default on a busy machine, which then kills and respawns it forever.
+    uvicorn.run(
+        "approval_ui.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_STARTUP_S,
+    )
 
 
 @llm_app.command("serve")

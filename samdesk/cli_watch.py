@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -84,6 +84,7 @@ def watch(
         briefing_hours=briefing_hours,
         llm_per_minute=llm_per_minute,
         retry_after_s=retry_after,
+        approval_ttl=timedelta(hours=runtime.settings.approval_ttl_hours),
     )
     clock = OffsetClock(as_of.replace(tzinfo=UTC)) if as_of else SystemClock()
     watcher = Watcher(runtime.sessions, runtime.index, runtime.drafter, config=config, clock=clock)

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     log_level: str = "WARNING"
     data_dir: Path = Path(".data")
     database_url: str | None = None
+    # How long a SQLite write waits for another writer's lock before failing with 503.
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
     llm_base_url: str | None = None
     llm_model: str | None = None
@@ -49,7 +51,12 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "SAMDESK_OPENAI_API_KEY")
     )
     llm_timeout_s: float = 120.0
-    llm_max_retries: int = 2
+    # A timeout, refused connection, 5xx, 429 or garbled reply is retried llm_max_retries
+    # times, waiting llm_retry_backoff_s (doubling, jittered) or the server's Retry-After;
+    # a Retry-After longer than llm_max_retry_after_s fails the draft at once instead.
+    llm_max_retries: int = Field(default=2, ge=0)
+    llm_retry_backoff_s: float = Field(default=0.5, ge=0)
+    llm_max_retry_after_s: float = Field(default=30.0, ge=0)
     llm_temperature: float = 0.2
     llm_seed: int = 7
     llm_max_tokens: int = 1024
@@ -66,6 +73,9 @@ class Settings(BaseSettings):
 
     embedding_model: str = "all-MiniLM-L6-v2"
     chroma_collection: str = "samdesk"
+    # A chromadb server (`chroma run`), e.g. http://127.0.0.1:8001; unset: the embedded store
+    # in data_dir/chroma. Vectors are computed here either way, so the server needs no model.
+    chroma_url: str | None = None
     retrieval_k: int = 8
     # Most prompt tokens (cl100k_base) a draft may use; the lowest-scored sources are dropped
     # to fit. The default leaves the completion (llm_max_tokens) room in the embedded model's
@@ -74,6 +84,9 @@ class Settings(BaseSettings):
     recency_half_life_days: float = 30.0
     recency_weight: float = 0.3
     stale_after_days: int = 120
+    # Ingest refuses bigger inputs with the file and line, before reading them into memory.
+    max_plan_bytes: int = Field(default=1_000_000, gt=0)
+    max_signal_bytes: int = Field(default=256_000, gt=0)
 
     sender: Literal["outbox", "smtp"] = "outbox"
     outbox_dir: Path | None = None
@@ -84,10 +97,18 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_timeout_s: float = 30.0
     mail_from: str = "samdesk@northwind.example"
+    # Sending (issue 7): a transient (4xx) failure is retried after send_backoff_s, doubling
+    # each time, until send_max_attempts; a pending draft not approved within
+    # approval_ttl_hours expires and needs a person to reopen it.
+    send_max_attempts: int = Field(default=5, ge=1)
+    send_backoff_s: float = Field(default=30.0, ge=0)
+    approval_ttl_hours: float = Field(default=72.0, gt=0)
     seller_company: str = "Northwind Analytics"
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # The desk refuses request bodies over this many bytes (413) before reading them.
+    max_request_bytes: int = Field(default=1_048_576, gt=0)
 
     @model_validator(mode="after")
     def _reject_placeholder_secrets(self) -> Settings:

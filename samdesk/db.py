@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,20 +10,27 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 0x5A3D_0001  # pg_advisory_xact_lock key: one migrating process at a time
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with SQLite set up for durability: WAL, full fsync, foreign keys on."""
+def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
+    """An engine with SQLite set up for durability: WAL, full fsync, foreign keys on.
+
+    A write waits ``busy_timeout_ms`` for another writer's lock, then fails ("database is
+    locked"), which the desk answers with 503 (approval_ui/db_errors.py).
+    """
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -30,23 +38,65 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     return engine
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision(s) (idempotent)."""
+    """Bring the schema to the newest Alembic revision(s) (idempotent).
+
+    Processes starting together (``samdesk serve --workers N``, a watcher, the sender) take
+    turns: the first migrates, the others then find the schema current. Without the lock
+    two of them create the same table and one fails to start.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with _sqlite_file_lock(engine), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            lock = text("SELECT pg_advisory_xact_lock(:key)")
+            connection.execute(lock, {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")  # parallel feature branches of migrations are fine
 
 
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on a file beside a SQLite database (its DDL is not transactional)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    if engine.dialect.name == "sqlite":
+        event.listen(factory, "do_orm_execute", _sqlite_for_update)
+    return factory
+
+
+def _sqlite_for_update(state: ORMExecuteState) -> None:
+    """SQLite ignores ``FOR UPDATE``: take the database's write lock before such a read.
+
+    Without it two processes (``--workers 2``, the sender) both read a pending draft, both
+    approve it, and the second fails on a unique constraint. With it the second waits for
+    the first to commit and reads its result, as a PostgreSQL row lock makes it do.
+    """
+    if not state.is_select or getattr(state.statement, "_for_update_arg", None) is None:
+        return
+    connection = state.session.connection()
+    raw = connection.connection.driver_connection
+    if raw is not None and not raw.in_transaction:  # in one already: it wrote, so it holds it
+        # Through SQLAlchemy, so a lock timeout is its OperationalError like any other.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager

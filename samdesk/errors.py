@@ -7,6 +7,7 @@ tell the user what went wrong and where, without a traceback.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class SamdeskError(Exception):
@@ -42,6 +43,13 @@ class LLMError(SamdeskError):
     http_status = 503
 
 
+class ModelUnavailableError(LLMError):
+    """No usable answer within the retry policy: timed out, refused, 5xx, 429 or a garbled reply.
+
+    The message says what happened, how many attempts were made and over how long.
+    """
+
+
 class DraftSchemaError(LLMError):
     """The model's reply did not match the draft schema, even after a retry."""
 
@@ -59,10 +67,30 @@ class StateError(SamdeskError):
 
 
 class ConflictError(StateError):
-    """The draft changed since the caller read it (optimistic concurrency)."""
+    """The draft changed since the caller read it (optimistic concurrency).
+
+    ``current``, when known, describes the change the caller missed (version, text, who and
+    when), so a client can show it instead of asking the user to reload blindly.
+    """
+
+    def __init__(self, message: str, current: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.current = current
+
+
+class PreconditionFailedError(ConflictError):
+    """An HTTP ``If-Match`` named a version of the draft that is no longer current."""
+
+    http_status = 412
 
 
 class SendError(SamdeskError):
     """Delivery failed; the outbox row records why."""
 
     http_status = 502
+
+
+class DatabaseUnavailableError(SamdeskError):
+    """The database refused a write (full, locked, unreachable); nothing of it was saved."""
+
+    http_status = 503

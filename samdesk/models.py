@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -80,6 +81,23 @@ class Draft(Base):
     """A draft and its life: pending -> approved -> sent, or rejected, or failed."""
 
     __tablename__ = "drafts"
+    __table_args__ = (
+        # The queue reads each account's open drafts in rank order from these (ranking.py);
+        # rank_at and rank_label make the first covering: the rows hold large JSON.
+        Index(
+            "ix_drafts_rank",
+            "status",
+            "account_id",
+            "rank_kind",
+            "rank_key",
+            "created_at",
+            "id",
+            "rank_at",
+            "rank_label",
+        ),
+        Index("ix_drafts_rank_at", "status", "account_id", "rank_kind", "rank_at"),
+        Index("ix_drafts_status_updated", "status", "updated_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -100,9 +118,20 @@ class Draft(Base):
     approved_hash: Mapped[str | None] = mapped_column(String(64))
     approved_by: Mapped[str | None] = mapped_column(String(320))
     approved_at: Mapped[datetime | None]
+    # When the approval request lapses: a pending draft past it becomes ``expired``.
+    expires_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the queue's priority depends on besides the time, kept by approval_ui/ranking.py
+    # on every write (see approval_ui/priority.py): signal, meeting or none; the signal's
+    # publication or the meeting's start (POSIX seconds); a key that orders signals by
+    # urgency at any time; the signal's type; the trigger signal's id.
+    rank_kind: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    rank_at: Mapped[float | None]
+    rank_key: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    rank_label: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    rank_signal_id: Mapped[str | None] = mapped_column(String(128), index=True)
 
     revisions: Mapped[list[Revision]] = relationship(
         back_populates="draft", order_by="Revision.number", cascade="all, delete-orphan"
@@ -111,6 +140,12 @@ class Draft(Base):
     @property
     def current(self) -> Revision:
         return self.revisions[-1]
+
+    @property
+    def approval_lapsed(self) -> bool:
+        """Pending past its approval deadline: refused, even before the sender marks it."""
+        deadline = self.expires_at
+        return self.status == "pending" and deadline is not None and deadline <= utcnow()
 
 
 class Revision(Base):
@@ -164,6 +199,11 @@ class OutboxMessage(Base):
     location: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # Sending (issue 7): when a transient failure may be retried, and who holds the row
+    # while it is ``sending`` (host:pid:nonce), so a dead holder's row becomes ``unknown``.
+    next_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
 
 
 class User(Base):

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.drafting import Drafter, DraftResult
+from agent.drafting import Drafter, DraftFailedError, DraftResult
 from agent.llm import ChatModel
 from agent.openai_chat import OpenAIChatModel
 from agent.redaction import RedactingChatModel
@@ -36,7 +36,9 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(
+            settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        )
         migrate(engine)
         return cls(settings, session_factory(engine))
 
@@ -46,6 +48,10 @@ class Runtime:
         embedder = make_embedder(
             self.settings.embedding_model, openai_api_key=key.get_secret_value() if key else None
         )
+        if self.settings.chroma_url:
+            return VectorIndex.http(
+                self.settings.chroma_url, embedder, self.settings.chroma_collection
+            )
         return VectorIndex.persistent(
             self.settings.chroma_dir, embedder, self.settings.chroma_collection
         )
@@ -89,12 +95,13 @@ class Runtime:
         prompt: str | None = None,
         as_of: datetime | None = None,
     ) -> Draft:
-        result = self.drafter.draft_outreach(
-            self.plan(account_id),
-            signal_id,
-            prompt=prompt or self.settings.outreach_prompt,
-            as_of=as_of,
-        )
+        plan = self.plan(account_id)
+        try:
+            result = self.drafter.draft_outreach(
+                plan, signal_id, prompt=prompt or self.settings.outreach_prompt, as_of=as_of
+            )
+        except DraftFailedError as exc:
+            result = exc.result  # no answer from the model: a failed draft says why
         return self.store(result)
 
     def draft_briefing(
@@ -106,17 +113,21 @@ class Runtime:
         as_of: datetime | None = None,
     ) -> Draft:
         plan = self.plan(account_id)
-        result = self.drafter.draft_briefing(
-            plan,
-            pick_meeting(plan, meeting_title),
-            prompt=prompt or self.settings.briefing_prompt,
-            as_of=as_of,
-        )
+        try:
+            result = self.drafter.draft_briefing(
+                plan,
+                pick_meeting(plan, meeting_title),
+                prompt=prompt or self.settings.briefing_prompt,
+                as_of=as_of,
+            )
+        except DraftFailedError as exc:
+            result = exc.result  # no answer from the model: a failed draft says why
         return self.store(result)
 
     def store(self, result: DraftResult) -> Draft:
         with transaction(self.sessions) as session:
-            return crud.create_draft(session, result=result)
+            ttl = timedelta(hours=self.settings.approval_ttl_hours)
+            return crud.create_draft(session, result=result, approval_ttl=ttl)
 
     def has_draft(self, account_id: str, kind: str, trigger: dict[str, Any]) -> bool:
         with self.sessions() as session:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.drafting import Drafter, DraftResult
+from agent.drafting import Drafter, DraftFailedError, DraftResult
 from approval_ui import crud
 from retrieval.index import VectorIndex
 from retrieval.schemas import AccountPlan, Meeting
@@ -50,6 +50,7 @@ class WatchConfig:
     max_drafts_per_tick: int = 50
     retry_after_s: float = 600.0
     max_attempts: int = 3
+    approval_ttl: timedelta = crud.DEFAULT_APPROVAL_TTL  # Settings.approval_ttl_hours
     policy: Policy = field(default_factory=Policy)
 
 
@@ -268,6 +269,11 @@ class Watcher:
                 result = self.drafter.draft_outreach(plan, signal_id or "", as_of=now)
         except LLMError as exc:
             final = attempts >= self.config.max_attempts
+            if final and isinstance(exc, DraftFailedError):
+                # The last try: the SAM sees a failed draft with the reason in the desk.
+                exc.result.trigger = {**exc.result.trigger, "via": "watch", "key": key}
+                stored = self._store(trigger_id, exc.result, status="failed", error=str(exc))
+                return "taken" if stored == "taken" else "failed"
             self._finish(
                 trigger_id,
                 status="failed" if final else "pending",
@@ -287,8 +293,15 @@ class Watcher:
         }
         return self._store(trigger_id, result)
 
-    def _store(self, trigger_id: int, result: DraftResult) -> int | str:
-        """The draft and the trigger's "done" commit together, only while our claim holds."""
+    def _store(
+        self,
+        trigger_id: int,
+        result: DraftResult,
+        *,
+        status: str = "done",
+        error: str | None = None,
+    ) -> int | str:
+        """The draft and the trigger's outcome commit together, only while our claim holds."""
         with transaction(self.sessions) as session:
             fenced = session.execute(
                 update(WatchTrigger)
@@ -297,12 +310,14 @@ class Watcher:
                     WatchTrigger.status == "claimed",
                     WatchTrigger.claimed_by == self.lease.holder,
                 )
-                .values(status="done", updated_at=self.clock.now(), last_error=None)
+                .values(status=status, updated_at=self.clock.now(), last_error=error)
                 .execution_options(synchronize_session=False)
             )
             if getattr(fenced, "rowcount", 0) != 1:
                 return "taken"  # another watcher took over meanwhile; its draft will stand
-            draft = crud.create_draft(session, result=result)
+            draft = crud.create_draft(
+                session, result=result, approval_ttl=self.config.approval_ttl
+            )
             session.flush()
             session.execute(
                 update(WatchTrigger)

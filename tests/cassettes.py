@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.chroma_server import CHROMA_PORTS
+
 SECRET_HEADERS = ["authorization", "api-key", "x-api-key", "openai-organization", "cookie"]
 KEEP_RESPONSE_HEADERS = {"content-type"}
 
@@ -18,11 +20,19 @@ def _strip_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
+def _skip_chroma(request: Any) -> Any:
+    """Calls to the test chromadb server are neither recorded nor played back (nor blocked)."""
+    if request.host == "127.0.0.1" and request.port in CHROMA_PORTS:
+        return None
+    return request
+
+
 @pytest.fixture(scope="module")
 def vcr_config() -> dict[str, Any]:
     return {
         "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
         "filter_headers": SECRET_HEADERS,
+        "before_record_request": _skip_chroma,
         "before_record_response": _strip_response,
         "decode_compressed_response": True,
     }

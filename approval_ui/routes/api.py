@@ -2,30 +2,39 @@
 
 Authenticate with ``Authorization: Bearer <API token>`` (no CSRF token needed), or with
 the desk's session cookie plus an ``X-CSRF-Token`` header (the desk's own JavaScript).
+
+Optimistic concurrency: a draft response carries ``ETag: W/"<version>"``; send it back as
+``If-Match`` on a change and a draft changed meanwhile answers 412 with the other change in
+``current`` (nothing is overwritten). Without ``If-Match`` the body's ``version`` is checked
+as before (409 when stale), and a change with neither applies to whatever is current.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Response
 
-from approval_ui import assignments, crud, queue
+from approval_ui import actions, assignments, crud, queue
 from approval_ui.deps import (
     CurrentUser,
     DrafterDep,
     ManagerUser,
+    PathId,
     SenderDep,
     SessionDep,
     SessionsDep,
     SettingsDep,
 )
 from approval_ui.diffs import diff_revisions
-from approval_ui.permissions import draft_for
-from approval_ui.regenerate import regenerate_draft
+from approval_ui.etags import NO_VERSION, etag, if_match_version
+from approval_ui.outbox_claims import RetryPolicy
+from approval_ui.permissions import InvalidRequestError, draft_for
 from approval_ui.schemas import (
     ApproveRequest,
     AuditPublic,
+    ConflictPublic,
     DiffPublic,
     DraftPublic,
     DraftSummary,
@@ -37,16 +46,39 @@ from approval_ui.schemas import (
     RegenerateRequest,
     RejectRequest,
 )
-from approval_ui.sending import send_draft
 from samdesk.db import transaction
+from samdesk.errors import ConflictError, PreconditionFailedError
+from samdesk.models import Draft
 
+T = TypeVar("T")
+# Every API error is JSON {"detail": "<what went wrong>"}; a stale version adds "current".
+# The statuses of the layers around routes (400, 401, 413, 422) and the generic 403 and 404
+# are added to every operation by approval_ui/openapi.py; these say what is the routes' own.
 ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorPublic, "description": "not signed in / no valid API token"},
     403: {"model": ErrorPublic, "description": "another SAM's draft, or a missing CSRF token"},
     404: {"model": ErrorPublic, "description": "no such draft"},
-    409: {"model": ErrorPublic, "description": "the draft's state or version forbids this"},
+    409: {
+        "model": ConflictPublic,
+        "description": "the draft's state forbids this, or the body's version is stale",
+    },
 }
-router = APIRouter(prefix="/api", tags=["drafts"], responses={401: ERRORS[401]})
+GUARDED: dict[int | str, dict[str, object]] = {
+    **ERRORS,
+    412: {
+        "model": ConflictPublic,
+        "description": "If-Match names a version that is no longer current; nothing changed, "
+        "and `current` shows the other change",
+    },
+}
+IfMatch = Annotated[
+    str | None,
+    Header(
+        description='the draft\'s ETag as read (W/"<version>"): the change applies only if '
+        "nobody changed the draft since, else 412. Without it, the body's `version` (if "
+        "any) is checked instead (409 when stale)."
+    ),
+]
+router = APIRouter(prefix="/api", tags=["drafts"])
 
 
 @router.get("/drafts", response_model=list[DraftSummary])
@@ -66,86 +98,111 @@ def list_drafts(
 
 
 @router.get("/drafts/{draft_id}", response_model=DraftPublic, responses=ERRORS)
-def get_draft(draft_id: int, session: SessionDep, user: CurrentUser) -> DraftPublic:
-    return DraftPublic.model_validate(queue.detail(draft_for(session, draft_id, user)))
-
-
-@router.patch("/drafts/{draft_id}", response_model=DraftPublic, responses=ERRORS)
-def edit_draft(
-    draft_id: int, update: DraftUpdate, sessions: SessionsDep, user: CurrentUser
+def get_draft(
+    draft_id: PathId, session: SessionDep, user: CurrentUser, response: Response
 ) -> DraftPublic:
-    with transaction(sessions) as session:
-        draft = draft_for(session, draft_id, user, for_update=True)
-        crud.edit_draft(
-            session,
-            draft,
-            by=user.email,
+    """The draft with every revision; the ``ETag`` header is what ``If-Match`` sends back."""
+    return _public(draft_for(session, draft_id, user), response)
+
+
+@router.patch("/drafts/{draft_id}", response_model=DraftPublic, responses=GUARDED)
+def edit_draft(
+    draft_id: PathId,
+    update: DraftUpdate,
+    sessions: SessionsDep,
+    user: CurrentUser,
+    response: Response,
+    if_match: IfMatch = None,
+) -> DraftPublic:
+    draft = _guarded(
+        if_match,
+        update.version,
+        lambda version: actions.edit(
+            sessions,
+            draft_id,
+            user,
             subject=update.subject,
             body=update.body,
             recipient=update.recipient,
-            expected_version=update.version,
-        )
-        session.flush()  # fills the new revision's created_at, which the response includes
-        return DraftPublic.model_validate(queue.detail(draft))
+            expected_version=version,
+        ),
+    )
+    return _public(draft, response)
 
 
-@router.post("/drafts/{draft_id}/regenerate", response_model=DraftPublic, responses=ERRORS)
+@router.post("/drafts/{draft_id}/regenerate", response_model=DraftPublic, responses=GUARDED)
 def regenerate(
-    draft_id: int,
+    draft_id: PathId,
     request: RegenerateRequest,
     sessions: SessionsDep,
     user: CurrentUser,
     drafter: DrafterDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> DraftPublic:
     """Ask the model to rewrite the draft ("shorter", "more formal"); a new revision."""
-    regenerate_draft(
-        sessions,
-        draft_id,
-        drafter=drafter,
-        user=user,
-        instruction=request.instruction,
-        expected_version=request.version,
+    draft = _guarded(
+        if_match,
+        request.version,
+        lambda version: actions.regenerate(
+            sessions,
+            draft_id,
+            user,
+            drafter=drafter,
+            instruction=request.instruction,
+            expected_version=version,
+        ),
     )
-    with sessions() as session:
-        return DraftPublic.model_validate(queue.detail(draft_for(session, draft_id, user)))
+    return _public(draft, response)
 
 
-@router.post("/drafts/{draft_id}/approve", response_model=DraftPublic, responses=ERRORS)
+@router.post("/drafts/{draft_id}/approve", response_model=DraftPublic, responses=GUARDED)
 def approve_draft(
-    draft_id: int,
+    draft_id: PathId,
     request: ApproveRequest,
     sessions: SessionsDep,
     user: CurrentUser,
     settings: SettingsDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> DraftPublic:
-    with transaction(sessions) as session:
-        draft = draft_for(session, draft_id, user, for_update=True)
-        crud.approve(
-            session,
-            draft,
-            by=user.email,
+    draft = _guarded(
+        if_match,
+        request.version,
+        lambda version: actions.approve(
+            sessions,
+            draft_id,
+            user,
             mail_from=settings.mail_from,
-            expected_version=request.version,
+            expected_version=version,
             confirm_flags=request.confirm_flags,
-        )
-        return DraftPublic.model_validate(queue.detail(draft))
+        ),
+    )
+    return _public(draft, response)
 
 
-@router.post("/drafts/{draft_id}/reject", response_model=DraftPublic, responses=ERRORS)
+@router.post("/drafts/{draft_id}/reject", response_model=DraftPublic, responses=GUARDED)
 def reject_draft(
-    draft_id: int, request: RejectRequest, sessions: SessionsDep, user: CurrentUser
+    draft_id: PathId,
+    request: RejectRequest,
+    sessions: SessionsDep,
+    user: CurrentUser,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> DraftPublic:
-    with transaction(sessions) as session:
-        draft = draft_for(session, draft_id, user, for_update=True)
-        crud.reject(
-            session,
-            draft,
-            by=user.email,
+    draft = _guarded(
+        if_match,
+        request.version,
+        lambda version: actions.reject(
+            sessions,
+            draft_id,
+            user,
             reason=request.reason,
             category=request.category,
-            expected_version=request.version,
-        )
-        return DraftPublic.model_validate(queue.detail(draft))
+            expected_version=version,
+        ),
+    )
+    return _public(draft, response)
 
 
 @router.get("/reject-reasons", response_model=dict[str, str])
@@ -157,29 +214,48 @@ def reject_reasons(user: CurrentUser) -> dict[str, str]:
 @router.post(
     "/drafts/{draft_id}/send",
     response_model=OutboxPublic,
-    responses={**ERRORS, 502: {"model": ErrorPublic, "description": "delivery failed"}},
+    responses={**GUARDED, 502: {"model": ErrorPublic, "description": "delivery failed"}},
 )
 def send(
-    draft_id: int,
+    draft_id: PathId,
     sessions: SessionsDep,
     sender: SenderDep,
     user: CurrentUser,
     settings: SettingsDep,
+    if_match: IfMatch = None,
 ) -> OutboxPublic:
-    with sessions() as session:
-        draft_for(session, draft_id, user)
-    row = send_draft(sessions, draft_id, sender=sender, by=user.email, mail_from=settings.mail_from)
+    row = _guarded(
+        if_match,
+        None,
+        lambda version: actions.send(
+            sessions,
+            draft_id,
+            user,
+            sender=sender,
+            mail_from=settings.mail_from,
+            expected_version=version,
+            policy=RetryPolicy.from_settings(settings),
+        ),
+    )
     return OutboxPublic.model_validate(row)
 
 
-@router.post("/drafts/{draft_id}/reassign", response_model=ReassignedPublic, responses=ERRORS)
+@router.post("/drafts/{draft_id}/reassign", response_model=ReassignedPublic, responses=GUARDED)
 def reassign_draft(
-    draft_id: int, request: ReassignRequest, sessions: SessionsDep, user: ManagerUser
+    draft_id: PathId,
+    request: ReassignRequest,
+    sessions: SessionsDep,
+    user: ManagerUser,
+    if_match: IfMatch = None,
 ) -> ReassignedPublic:
     """Managers: give this draft to another SAM (it leaves the account owner's queue)."""
-    with transaction(sessions) as session:
-        draft = draft_for(session, draft_id, user, for_update=True)
-        assignments.reassign(session, draft, to=request.assignee, by=user)
+    _guarded(
+        if_match,
+        None,
+        lambda version: actions.reassign(
+            sessions, draft_id, user, to=request.assignee, expected_version=version
+        ),
+    )
     return ReassignedPublic(draft_ids=[draft_id], assignee=request.assignee.strip().lower())
 
 
@@ -195,7 +271,7 @@ def reassign_account(
 
 @router.get("/drafts/{draft_id}/diff", response_model=DiffPublic, responses=ERRORS)
 def diff(
-    draft_id: int,
+    draft_id: PathId,
     session: SessionDep,
     user: CurrentUser,
     against: Literal["original", "previous"] = "original",
@@ -209,7 +285,7 @@ def diff(
 
 
 @router.get("/drafts/{draft_id}/audit", response_model=list[AuditPublic], responses=ERRORS)
-def audit(draft_id: int, session: SessionDep, user: CurrentUser) -> list[AuditPublic]:
+def audit(draft_id: PathId, session: SessionDep, user: CurrentUser) -> list[AuditPublic]:
     draft_for(session, draft_id, user)
     return [AuditPublic.model_validate(e) for e in queue.audit_log(session, draft_id)]
 
@@ -217,3 +293,33 @@ def audit(draft_id: int, session: SessionDep, user: CurrentUser) -> list[AuditPu
 @router.get("/outbox", response_model=list[OutboxPublic])
 def outbox(session: SessionDep, user: CurrentUser) -> list[OutboxPublic]:
     return [OutboxPublic.model_validate(row) for row in queue.outbox(session, user=user)]
+
+
+def _public(draft: Draft, response: Response) -> DraftPublic:
+    response.headers["ETag"] = etag(draft.version)
+    return DraftPublic.model_validate(queue.detail(draft))
+
+
+def _guarded(if_match: str | None, version: int | None, act: Callable[[int | None], T]) -> T:
+    """Run ``act`` with the version the client saw: from ``If-Match`` (stale: 412) or else
+    from the body (stale: 409, as before If-Match existed); neither: act unconditionally."""
+    if if_match is None:
+        return act(version)
+    expected = if_match_version(if_match)
+    if expected is None:  # "*": any current version will do, but the body's still counts
+        return act(version)
+    if version is not None and version != expected and expected != NO_VERSION:
+        raise InvalidRequestError(
+            f"If-Match names version {expected} but the body's version is {version}; "
+            "send one of them"
+        )
+    try:
+        return act(expected)
+    except ConflictError as exc:
+        now = exc.current["version"] if exc.current else None
+        raise PreconditionFailedError(
+            f"If-Match {if_match.strip()[:80]} does not match the draft's current ETag "
+            f"{etag(now) if now is not None else '(unknown)'}: it changed since you read it, "
+            "and nothing was changed now; see `current` for the other change",
+            exc.current,
+        ) from exc

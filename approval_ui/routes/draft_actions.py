@@ -7,20 +7,18 @@ acts; on success it redirects (no resubmits), on a state error it shows why, in 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from approval_ui import assignments, crud
-from approval_ui.deps import CurrentUser, DrafterDep, SenderDep, SessionsDep, SettingsDep
-from approval_ui.permissions import ForbiddenError, Principal, draft_for
-from approval_ui.regenerate import regenerate_draft
+from approval_ui import actions
+from approval_ui.deps import CurrentUser, DrafterDep, PathId, SenderDep, SessionsDep, SettingsDep
+from approval_ui.outbox_claims import RetryPolicy
+from approval_ui.permissions import ForbiddenError, Principal
 from approval_ui.routes.pages import render_draft
-from approval_ui.sending import send_draft
-from samdesk.db import transaction
-from samdesk.errors import NotFoundError, SamdeskError
+from samdesk.errors import ConflictError, NotFoundError, SamdeskError
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,7 +26,7 @@ router = APIRouter(include_in_schema=False)
 @router.post("/drafts/{draft_id}/edit")
 def edit(
     request: Request,
-    draft_id: int,
+    draft_id: PathId,
     sessions: SessionsDep,
     user: CurrentUser,
     subject: Annotated[str, Form()],
@@ -37,25 +35,24 @@ def edit(
     version: Annotated[int, Form()],
 ) -> Response:
     def action() -> None:
-        with transaction(sessions) as session:
-            draft = draft_for(session, draft_id, user, for_update=True)
-            crud.edit_draft(
-                session,
-                draft,
-                by=user.email,
-                subject=subject,
-                body=body,
-                recipient=recipient,
-                expected_version=version,
-            )
+        actions.edit(
+            sessions,
+            draft_id,
+            user,
+            subject=subject,
+            body=body,
+            recipient=recipient,
+            expected_version=version,
+        )
 
-    return _act(request, sessions, draft_id, user, action, "Saved a new revision.")
+    yours = {"subject": subject, "body": body, "recipient": recipient}
+    return _act(request, sessions, draft_id, user, action, "Saved a new revision.", yours)
 
 
 @router.post("/drafts/{draft_id}/regenerate")
 def regenerate(
     request: Request,
-    draft_id: int,
+    draft_id: PathId,
     sessions: SessionsDep,
     user: CurrentUser,
     drafter: DrafterDep,
@@ -63,11 +60,11 @@ def regenerate(
     version: Annotated[int, Form()],
 ) -> Response:
     def action() -> None:
-        regenerate_draft(
+        actions.regenerate(
             sessions,
             draft_id,
+            user,
             drafter=drafter,
-            user=user,
             instruction=instruction,
             expected_version=version,
         )
@@ -78,7 +75,7 @@ def regenerate(
 @router.post("/drafts/{draft_id}/approve")
 def approve(
     request: Request,
-    draft_id: int,
+    draft_id: PathId,
     sessions: SessionsDep,
     user: CurrentUser,
     settings: SettingsDep,
@@ -86,16 +83,14 @@ def approve(
     confirm_flags: Annotated[bool, Form()] = False,
 ) -> Response:
     def action() -> None:
-        with transaction(sessions) as session:
-            draft = draft_for(session, draft_id, user, for_update=True)
-            crud.approve(
-                session,
-                draft,
-                by=user.email,
-                mail_from=settings.mail_from,
-                expected_version=version,
-                confirm_flags=confirm_flags,
-            )
+        actions.approve(
+            sessions,
+            draft_id,
+            user,
+            mail_from=settings.mail_from,
+            expected_version=version,
+            confirm_flags=confirm_flags,
+        )
 
     return _act(request, sessions, draft_id, user, action, "Approved.")
 
@@ -103,7 +98,7 @@ def approve(
 @router.post("/drafts/{draft_id}/reject")
 def reject(
     request: Request,
-    draft_id: int,
+    draft_id: PathId,
     sessions: SessionsDep,
     user: CurrentUser,
     version: Annotated[int, Form()],
@@ -111,16 +106,9 @@ def reject(
     category: Annotated[str, Form()] = "",
 ) -> Response:
     def action() -> None:
-        with transaction(sessions) as session:
-            draft = draft_for(session, draft_id, user, for_update=True)
-            crud.reject(
-                session,
-                draft,
-                by=user.email,
-                reason=reason,
-                category=category or None,
-                expected_version=version,
-            )
+        actions.reject(
+            sessions, draft_id, user, reason=reason, category=category, expected_version=version
+        )
 
     return _act(request, sessions, draft_id, user, action, "Rejected.")
 
@@ -128,16 +116,21 @@ def reject(
 @router.post("/drafts/{draft_id}/send")
 def send(
     request: Request,
-    draft_id: int,
+    draft_id: PathId,
     sessions: SessionsDep,
     user: CurrentUser,
     sender: SenderDep,
     settings: SettingsDep,
 ) -> Response:
     def action() -> None:
-        with sessions() as session:
-            draft_for(session, draft_id, user)
-        send_draft(sessions, draft_id, sender=sender, by=user.email, mail_from=settings.mail_from)
+        actions.send(
+            sessions,
+            draft_id,
+            user,
+            sender=sender,
+            mail_from=settings.mail_from,
+            policy=RetryPolicy.from_settings(settings),
+        )
 
     return _act(request, sessions, draft_id, user, action, "Sent.")
 
@@ -145,15 +138,13 @@ def send(
 @router.post("/drafts/{draft_id}/reassign")
 def reassign(
     request: Request,
-    draft_id: int,
+    draft_id: PathId,
     sessions: SessionsDep,
     user: CurrentUser,
     assignee: Annotated[str, Form()],
 ) -> Response:
     def action() -> None:
-        with transaction(sessions) as session:
-            draft = draft_for(session, draft_id, user, for_update=True)
-            assignments.reassign(session, draft, to=assignee, by=user)
+        actions.reassign(sessions, draft_id, user, to=assignee)
 
     return _act(request, sessions, draft_id, user, action, f"Reassigned to {assignee}.")
 
@@ -165,13 +156,19 @@ def _act(
     user: Principal,
     action: Callable[[], None],
     notice: str,
+    yours: dict[str, Any] | None = None,
 ) -> Response:
-    """Run an action; on success redirect (no resubmits), on failure show why, in place."""
+    """Run an action; on success redirect (no resubmits), on failure show why, in place.
+
+    A stale version (409) also shows who changed the draft meanwhile and, for an edit, the
+    reviewer's own unsaved text beside the current one, so nothing typed is lost.
+    """
     try:
         action()
     except (ForbiddenError, NotFoundError):
         raise  # never render a draft the user may not see, or one that is not there
     except SamdeskError as exc:
+        conflict = exc.current if isinstance(exc, ConflictError) else None
         with sessions() as session:
             return render_draft(
                 request,
@@ -180,5 +177,7 @@ def _act(
                 user,
                 error=str(exc),
                 status_code=getattr(exc, "http_status", 409),
+                conflict=conflict,
+                yours=yours if conflict else None,
             )
     return RedirectResponse(f"/drafts/{draft_id}?notice={quote(notice)}", status_code=303)

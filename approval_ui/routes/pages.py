@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from approval_ui import assignments, crud, queue
-from approval_ui.deps import CurrentUser, SessionDep
-from approval_ui.diffs import diff_revisions
+from approval_ui.deps import CurrentUser, PathId, SessionDep
+from approval_ui.diffs import FIELDS, FieldDiff, diff_revisions, word_diff
 from approval_ui.messages import email_body
 from approval_ui.permissions import Principal, draft_for, owner_of
 from approval_ui.regenerate import SUGGESTIONS
@@ -30,22 +30,28 @@ def queue_page(
     kind: str | None = None,
     status: str | None = None,
     q: str | None = None,
+    page: int = 1,
 ) -> Response:
-    ranked = queue.ranked_drafts(
+    page = max(page, 1)
+    rows = queue.summaries(
         session,
         user=user,
         account_id=account or None,
         kind=kind or None,
         status=status or None,
         q=q or None,
+        limit=queue.PAGE_SIZE + 1,  # one more tells whether there is a next page
+        offset=(page - 1) * queue.PAGE_SIZE,
     )
-    owners = queue.owners(session, [d for d, _ in ranked]) if user.sees_all else {}
+    more = len(rows) > queue.PAGE_SIZE
+    rows = rows[: queue.PAGE_SIZE]
+    owners = queue.owners(session, rows) if user.sees_all else {}
     return render(
         request,
         "queue.html",
         user,
         {
-            "drafts": [{**queue.summary(d, p), "owner": owners.get(d.id)} for d, p in ranked],
+            "drafts": [{**row, "owner": owners.get(row["id"])} for row in rows],
             "accounts": {a.id: a for a in queue.accounts(session)},
             "filters": {
                 "account": account or "",
@@ -55,6 +61,9 @@ def queue_page(
             },
             "kinds": queue.KINDS,
             "statuses": queue.STATUSES,
+            "page": page,
+            "more": more,
+            "first_row": (page - 1) * queue.PAGE_SIZE + 1,
         },
     )
 
@@ -62,7 +71,7 @@ def queue_page(
 @router.get("/drafts/{draft_id}", response_class=HTMLResponse)
 def draft_page(
     request: Request,
-    draft_id: int,
+    draft_id: PathId,
     session: SessionDep,
     user: CurrentUser,
     notice: str | None = None,
@@ -71,8 +80,11 @@ def draft_page(
 
 
 @router.get("/outbox", response_class=HTMLResponse)
-def outbox_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    return render(request, "outbox.html", user, {"rows": queue.outbox(session, user=user)})
+def outbox_page(
+    request: Request, session: SessionDep, user: CurrentUser, notice: str | None = None
+) -> Response:
+    rows = queue.outbox(session, user=user)
+    return render(request, "outbox.html", user, {"rows": rows, "notice": notice})
 
 
 def _neighbours(session: Session, user: Principal, draft_id: int) -> tuple[int | None, int | None]:
@@ -93,7 +105,11 @@ def render_draft(
     notice: str | None = None,
     error: str | None = None,
     status_code: int = 200,
+    conflict: dict[str, Any] | None = None,
+    yours: dict[str, Any] | None = None,
 ) -> Response:
+    """The draft page; ``conflict`` (a stale version) shows who changed the draft meanwhile,
+    and ``yours`` the reviewer's unsaved edit against the text now current."""
     draft = draft_for(session, draft_id, user)
     account = session.get(Account, draft.account_id)
     source_ids = [s["id"] for s in draft.sources]
@@ -125,5 +141,12 @@ def render_draft(
         "next_id": following,
         "notice": notice,
         "error": error,
+        "conflict": conflict,
+        "yours": yours,
+        "yours_diff": [
+            FieldDiff(f, word_diff(getattr(current, f), str(yours.get(f, "")))) for f in FIELDS
+        ]
+        if yours and current
+        else None,
     }
     return render(request, "draft.html", user, context, status_code=status_code)

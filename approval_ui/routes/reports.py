@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from approval_ui import audit_export, stats
-from approval_ui.deps import CurrentUser, SessionDep
+from approval_ui.deps import CurrentUser, PathId, SessionDep
 from approval_ui.permissions import draft_for
 from approval_ui.templating import render
 from samdesk.models import utcnow
@@ -37,7 +37,7 @@ def _csv(body: str, name: str) -> Response:
 
 
 @router.get("/api/drafts/{draft_id}/audit.csv", tags=["reports"], response_class=Response)
-def draft_audit_csv(draft_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def draft_audit_csv(draft_id: PathId, session: SessionDep, user: CurrentUser) -> Response:
     """One draft's audit trail: who did what, when, on which revision hash."""
     draft_for(session, draft_id, user)
     rows = audit_export.events(session, user, draft_id)

@@ -89,20 +89,22 @@ def _context(session: Session, account: Account) -> dict[str, Any]:
         session.scalars(
             select(WatchTrigger)
             .where(WatchTrigger.account_id == account.id)
-            .order_by(WatchTrigger.due_at.desc())
+            .order_by(WatchTrigger.due_at.desc(), WatchTrigger.id.desc())
         )
     )
     by_signal = {t.signal_id: t for t in triggers if t.signal_id}
     drafts = list(
         session.scalars(
-            select(Draft).where(Draft.account_id == account.id).order_by(Draft.created_at.desc())
+            select(Draft)
+            .where(Draft.account_id == account.id)
+            .order_by(Draft.created_at.desc(), Draft.id.desc())
         )
     )
     queued = list(
         session.scalars(
-            select(IntakeItem).where(
-                IntakeItem.account_id == account.id, IntakeItem.status != "ingested"
-            )
+            select(IntakeItem)
+            .where(IntakeItem.account_id == account.id, IntakeItem.status != "ingested")
+            .order_by(IntakeItem.received_at.desc(), IntakeItem.signal_id)  # PostgreSQL: no order
         )
     )
     meetings = list(

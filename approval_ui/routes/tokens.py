@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from approval_ui import auth, users
-from approval_ui.deps import CurrentUser, SessionDep, SessionsDep
+from approval_ui.deps import CurrentUser, PathId, SessionDep, SessionsDep
 from approval_ui.permissions import Principal
 from approval_ui.schemas import TokenCreate, TokenIssued, TokenPublic
 from approval_ui.templating import render
@@ -41,7 +41,7 @@ def create_token(body: TokenCreate, sessions: SessionsDep, user: CurrentUser) ->
 
 
 @router.delete("/api/tokens/{token_id}", response_model=TokenPublic, tags=["tokens"])
-def revoke_token(token_id: int, sessions: SessionsDep, user: CurrentUser) -> TokenPublic:
+def revoke_token(token_id: PathId, sessions: SessionsDep, user: CurrentUser) -> TokenPublic:
     with transaction(sessions) as session:
         return TokenPublic.model_validate(auth.revoke_token(session, token_id, by=user))
 
@@ -96,7 +96,7 @@ def create_token_form(
 
 
 @router.post("/tokens/{token_id}/revoke", include_in_schema=False)
-def revoke_token_form(token_id: int, sessions: SessionsDep, user: CurrentUser) -> Response:
+def revoke_token_form(token_id: PathId, sessions: SessionsDep, user: CurrentUser) -> Response:
     with transaction(sessions) as session:
         auth.revoke_token(session, token_id, by=user)
     return RedirectResponse(f"/tokens?notice={quote(f'Revoked token {token_id}.')}", 303)

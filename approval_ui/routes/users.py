@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from approval_ui import users
-from approval_ui.deps import AdminUser, CurrentUser, SessionDep, SessionsDep
+from approval_ui.deps import AdminUser, CurrentUser, PathId, SessionDep, SessionsDep
 from approval_ui.permissions import ROLES, InvalidRequestError, Principal
 from approval_ui.schemas import UserCreate, UserPublic, UserUpdate
 from approval_ui.templating import render
@@ -45,7 +45,7 @@ def create_user(body: UserCreate, sessions: SessionsDep, admin: AdminUser) -> Us
 
 @router.patch("/api/users/{user_id}", response_model=UserPublic, tags=["users"])
 def update_user(
-    user_id: int, body: UserUpdate, sessions: SessionsDep, admin: AdminUser
+    user_id: PathId, body: UserUpdate, sessions: SessionsDep, admin: AdminUser
 ) -> UserPublic:
     with transaction(sessions) as session:
         user = users.get_user(session, user_id)
@@ -93,7 +93,7 @@ def add_user_form(
 @router.post("/users/{user_id}", include_in_schema=False)
 def change_user_form(
     request: Request,
-    user_id: int,
+    user_id: PathId,
     sessions: SessionsDep,
     admin: AdminUser,
     role: Annotated[str, Form()] = "",

@@ -51,27 +51,42 @@ def conditional_get(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     try:
-        response = httpx.get(location, headers=headers, timeout=timeout, follow_redirects=True)
+        with httpx.stream(
+            "GET", location, headers=headers, timeout=timeout, follow_redirects=True
+        ) as response:
+            if response.status_code == 304:
+                return Fetched(304, None, etag, last_modified)
+            if response.status_code >= 400:
+                raise SourceError(f"{location}: HTTP {response.status_code}")
+            body = _read_capped(response, location)
     except httpx.HTTPError as exc:
         raise SourceError(f"{location}: cannot fetch ({type(exc).__name__}: {exc})") from exc
-    if response.status_code == 304:
-        return Fetched(304, None, etag, last_modified)
-    if response.status_code >= 400:
-        raise SourceError(f"{location}: HTTP {response.status_code}")
-    if len(response.content) > MAX_BYTES:
-        raise SourceError(f"{location}: larger than {MAX_BYTES} bytes")
     return Fetched(
         response.status_code,
-        response.content,
+        body,
         response.headers.get("ETag"),
         response.headers.get("Last-Modified"),
     )
 
 
+def _read_capped(response: httpx.Response, location: str) -> bytes:
+    """The body, read until ``MAX_BYTES`` and no further: a huge or endless one is refused."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise SourceError(f"{location}: larger than {MAX_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _read_file(path: Path, etag: str | None) -> Fetched:
     try:
+        mtime, size = path.stat().st_mtime, path.stat().st_size
+        if size > MAX_BYTES:
+            raise SourceError(f"{path}: larger than {MAX_BYTES} bytes")
         body = path.read_bytes()
-        mtime = path.stat().st_mtime
     except OSError as exc:
         raise SourceError(f"{path}: cannot read ({exc.strerror})") from exc
     digest = f'"{hashlib.sha256(body).hexdigest()[:32]}"'

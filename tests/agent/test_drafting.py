@@ -69,7 +69,9 @@ def test_two_bad_replies_make_a_failed_draft_with_the_reason(
     d, _ = drafter(sample_index, "not json at all", missing)
     result = d.draft_outreach(acme, "sig-acme-003", as_of=AS_OF)
     assert result.output is None
-    assert result.failure_reason == "attempt 2: citations: Field required"
+    assert result.failure_reason == (
+        "model reply broke the schema: field 'citations' missing (after 2 attempts)"
+    )
 
 
 def test_a_reply_cut_off_at_the_token_limit_is_not_used(

@@ -407,3 +407,55 @@ def test_form_posts_and_errors_carry_the_security_headers(
         assert response.status_code in {303, 409, 422}
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_409_page_shows_who_changed_the_draft_and_keeps_your_unsaved_edit(
+    client: TestClient, signed_in: Any, sessions: sessionmaker[Session]
+) -> None:
+    draft_id = make_draft(sessions)
+    opened = version_of(client, draft_id)
+    manager = signed_in("dana.whitfield@northwind.example")
+    manager.patch(f"/api/drafts/{draft_id}", json={"body": "The manager's wording wins."})
+
+    response = client.post(
+        f"/drafts/{draft_id}/edit",
+        data={
+            "subject": "Congratulations on the new CFO",
+            "body": "My careful rewrite <b>on the old version</b>.",
+            "recipient": "Robert Ainsley <robert.ainsley@acmefinancial.example>",
+            "version": str(opened),
+        },
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 409
+    html = response.text
+    assert 'class="conflict"' in html
+    assert "Changed meanwhile by <strong>dana.whitfield@northwind.example</strong> (edited)" in html
+    assert f"now version {opened + 1}, pending, revision 2" in html
+    # the other reviewer's text is what the form now holds; mine is shown against it
+    assert Page(html).hidden("version") == [str(opened + 1)] * 4
+    assert "<del>The manager&#39;s wording wins.</del>" in html
+    assert escape("My careful rewrite <b>on the old version</b>.") in html
+    assert "<b>on the old" not in html
+    assert api(client, draft_id)["revisions"][-1]["body"] == "The manager's wording wins."
+
+
+def test_a_stale_approve_form_names_the_change_it_missed(
+    client: TestClient, signed_in: Any, sessions: sessionmaker[Session]
+) -> None:
+    draft_id = make_draft(sessions)
+    opened = str(version_of(client, draft_id))
+    signed_in("dana.whitfield@northwind.example").post(
+        f"/api/drafts/{draft_id}/reject", json={"reason": "covered on the phone"}
+    )
+
+    response = client.post(
+        f"/drafts/{draft_id}/approve", data={"version": opened}, follow_redirects=False
+    )
+
+    assert response.status_code == 409
+    assert "(rejected)" in response.text
+    assert f"now version {int(opened) + 1}, rejected" in response.text
+    assert 'data-diff="yours"' not in response.text
+    assert api(client, draft_id)["status"] == "rejected"

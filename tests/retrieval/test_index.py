@@ -1,19 +1,30 @@
-"""The vector index: searches never leave the account, and fresher signals win ties."""
+"""The vector index: searches never leave the account, and fresher signals win ties.
+
+Every test here runs on the embedded store and on a chromadb server (tests/retrieval/conftest.py).
+"""
 
 from __future__ import annotations
 
 import math
+import socket
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import chromadb
+import numpy as np
 import pytest
+from chromadb.config import Settings as ChromaSettings
 
 from retrieval.chunks import Chunk
 from retrieval.embeddings import Embedder
 from retrieval.index import Ranking, VectorIndex
 from retrieval.plans import load_plan
 from retrieval.schemas import AccountPlan
+from samdesk.errors import ConfigError
+from tests.chroma_server import ChromaServer
 from tests.conftest import AS_OF, SAMPLES, make_settings
+from tests.retrieval.conftest import OpenIndex, server_client, unique_collection
 
 
 def sample_plans() -> list[AccountPlan]:
@@ -25,10 +36,38 @@ def sample_plans() -> list[AccountPlan]:
 PLANS = sample_plans()
 
 
-@pytest.fixture(scope="module")
-def shared_index(sample_workspace: Path, embedder: Embedder) -> VectorIndex:
-    """The session's ingested samples, opened read-only by these tests."""
-    return VectorIndex.persistent(make_settings(sample_workspace).chroma_dir, embedder)
+@pytest.fixture(scope="module", params=["embedded", "server"])
+def shared_index(
+    request: pytest.FixtureRequest, sample_workspace: Path, embedder: Embedder
+) -> Iterator[VectorIndex]:
+    """The session's ingested samples, opened read-only by these tests; on the server, a
+    copy of the same records (same vectors, no re-embedding)."""
+    local = VectorIndex.persistent(make_settings(sample_workspace).chroma_dir, embedder)
+    if request.param == "embedded":
+        yield local
+        return
+    server: ChromaServer = request.getfixturevalue("chroma_server")
+    remote = VectorIndex.http(server.url, embedder, collection=unique_collection())
+    records = sample_collection(sample_workspace, local).get(
+        include=["embeddings", "documents", "metadatas"]
+    )
+    server_client(server).get_collection(remote.collection_name).add(
+        ids=records["ids"],
+        embeddings=records["embeddings"],
+        documents=records["documents"],
+        metadatas=records["metadatas"],
+    )
+    yield remote
+    server_client(server).delete_collection(remote.collection_name)
+
+
+def sample_collection(workspace: Path, index: VectorIndex) -> chromadb.Collection:
+    """The samples' chromadb collection itself, to compare the index with chromadb's answers."""
+    client = chromadb.PersistentClient(
+        path=str(make_settings(workspace).chroma_dir),
+        settings=ChromaSettings(anonymized_telemetry=False),
+    )
+    return client.get_collection(index.collection_name, embedding_function=None)
 
 
 def signal(id_: str, *, days_old: float, account: str = "acme-financial",
@@ -191,3 +230,105 @@ def test_upsert_replaces_delete_removes_and_lookups(index: VectorIndex) -> None:
     assert index.count() == 2
     assert index.ids_for("acme-financial", "plan") == set()
     assert index.hashes([]) == {}
+
+
+def test_ranking_scores_many_as_score_does_one() -> None:
+    ranking = Ranking(recency_weight=0.3, half_life_days=30)
+    published = [None, AS_OF, AS_OF - timedelta(days=45.5), AS_OF + timedelta(days=2)]
+    similarities = [0.8, 0.4, 0.9, 0.1]
+    timestamps = [p.timestamp() if p else math.nan for p in published]
+
+    many = ranking.scores(np.array(similarities), np.array(timestamps), AS_OF)
+
+    expected = [ranking.score(s, p, AS_OF) for s, p in zip(similarities, published, strict=True)]
+    assert many.tolist() == pytest.approx(expected, abs=1e-12)
+
+
+def test_exact_search_agrees_with_chromadbs_own_query(
+    sample_workspace: Path, embedder: Embedder
+) -> None:
+    index = VectorIndex.persistent(make_settings(sample_workspace).chroma_dir, embedder)
+    raw = sample_collection(sample_workspace, index)
+    plain = Ranking(recency_weight=0.0)
+    for plan in PLANS:
+        vector = embedder.embed([f"{plan.name}: renewal, budget and risks"])[0]
+
+        ours = index.search("", account_id=plan.account_id, k=10, as_of=AS_OF,
+                            ranking=plain, query_vector=vector)
+        theirs = raw.query(query_embeddings=[vector], n_results=10, include=["distances"],
+                           where={"account_id": plan.account_id})
+
+        assert [r.chunk.id for r in ours] == theirs["ids"][0]
+        assert [r.similarity for r in ours] == pytest.approx(
+            [1 - d for d in (theirs["distances"] or [[]])[0]], abs=1e-5)
+
+
+def test_own_writes_are_searchable_at_once(index: VectorIndex) -> None:
+    index.revalidate_s = 3600.0  # no help from revalidation: the write itself must tell
+    assert index.search("hiring freeze", account_id="acme-financial", as_of=AS_OF) == []
+
+    index.upsert([signal("sig-acme-1", days_old=1)])
+    assert [r.chunk.id for r in index.search("hiring freeze", account_id="acme-financial",
+                                             as_of=AS_OF)] == ["sig-acme-1"]
+
+    index.upsert([signal("sig-acme-1", days_old=1, text="Acme lifted its hiring freeze.")])
+    [found] = index.search("hiring freeze", account_id="acme-financial", as_of=AS_OF)
+    assert found.chunk.text == "Acme lifted its hiring freeze."
+
+    index.delete(["sig-acme-1"])
+    assert index.search("hiring freeze", account_id="acme-financial", as_of=AS_OF) == []
+
+
+def test_a_chunk_moved_to_another_account_leaves_the_first(index: VectorIndex) -> None:
+    index.upsert([signal("sig-1", days_old=1), plan_chunk()])
+    assert "sig-1" in {r.chunk.id for r in index.search("hiring freeze",
+                                                          account_id="acme-financial")}
+
+    index.upsert([signal("sig-1", days_old=1, account="brightline-energy")])
+
+    acme = index.search("hiring freeze", account_id="acme-financial", as_of=AS_OF)
+    assert [r.chunk.id for r in acme] == ["acme-financial/risks"]
+    brightline = index.search("hiring freeze", account_id="brightline-energy", as_of=AS_OF)
+    assert [r.chunk.account_id for r in brightline] == ["brightline-energy"]
+
+
+def test_another_process_writes_are_seen_after_revalidation(open_index: OpenIndex) -> None:
+    reader, writer = open_index(), open_index()
+    reader.revalidate_s = 3600.0
+    assert reader.search("hiring freeze", account_id="acme-financial", as_of=AS_OF) == []
+
+    writer.upsert([signal("sig-acme-1", days_old=1)])
+
+    # Within the revalidation window the reader answers from memory, without asking...
+    assert reader.search("hiring freeze", account_id="acme-financial", as_of=AS_OF) == []
+    # ...and once it is over, the new generation stamped by the writer makes it re-read.
+    reader.revalidate_s = 0.0
+    [found] = reader.search("hiring freeze", account_id="acme-financial", as_of=AS_OF)
+    assert found.chunk.id == "sig-acme-1"
+    writer.delete(["sig-acme-1"])
+    assert reader.search("hiring freeze", account_id="acme-financial", as_of=AS_OF) == []
+
+
+@pytest.mark.vcr
+def test_chromadb_server_calls_are_not_cassette_traffic(
+    index: VectorIndex, request: pytest.FixtureRequest
+) -> None:
+    """Cassettes are played back strictly (an unknown request fails), yet the index works."""
+    index.upsert([signal("sig-acme-1", days_old=1)])
+
+    assert index.search("hiring freeze", account_id="acme-financial", as_of=AS_OF)
+    cassettes = Path(__file__).parent / "cassettes" / "test_index"
+    assert not list(cassettes.glob(f"{request.node.name.split('[')[0]}*"))
+
+
+def test_a_server_address_must_be_an_http_url(embedder: Embedder) -> None:
+    with pytest.raises(ConfigError, match="http://host:port"):
+        VectorIndex.http("127.0.0.1:8001", embedder)
+
+
+def test_an_unreachable_server_is_a_config_error(embedder: Embedder) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: nothing answers there
+        with pytest.raises(ConfigError, match="chroma run"):
+            VectorIndex.http(f"http://127.0.0.1:{port}", embedder)

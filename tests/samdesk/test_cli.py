@@ -16,6 +16,7 @@ from samdesk.cli import app
 from samdesk.config import get_settings
 from tests.conftest import SAMPLES, make_sessions, make_settings
 from tests.factories import make_draft
+from tests.pg import database_env
 
 runner = CliRunner()
 
@@ -71,6 +72,7 @@ def test_an_unreachable_model_is_a_clear_error_not_a_traceback(workspace: Path) 
     env = {
         **os.environ,
         "SAMDESK_DATA_DIR": str(workspace),
+        **database_env(workspace),
         "SAMDESK_EMBEDDED_LLM_PORT": "9",
         "SAMDESK_LLM_MAX_RETRIES": "0",
     }

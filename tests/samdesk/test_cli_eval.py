@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from samdesk.cli import app
 from samdesk.config import get_settings
+from tests.pg import database_env
 
 runner = CliRunner()
 CASES = ["--case", "acme-champion-retiring", "--case", "acme-case-study-kickoff"]
@@ -73,7 +74,11 @@ def test_one_kind_variant_runs_only_that_kind(tmp_path: Path) -> None:
 
 
 def test_offline_miss_is_a_clear_error(tmp_path: Path) -> None:
-    env = {**os.environ, "SAMDESK_DATA_DIR": str(tmp_path / "data")}
+    env = {
+        **os.environ,
+        "SAMDESK_DATA_DIR": str(tmp_path / "data"),
+        **database_env(tmp_path / "data"),
+    }
     done = subprocess.run(
         [
             sys.executable,

@@ -55,6 +55,7 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert (loaded.sender, loaded.smtp_port) == ("smtp", 2525)
 
 
+@pytest.mark.sqlite_only("the PostgreSQL run replaces this default")
 def test_default_database_is_a_sqlite_file_in_the_data_dir(tmp_path: Path) -> None:
     url = settings(data_dir=tmp_path).resolved_database_url
     assert url == f"sqlite:///{tmp_path.resolve() / 'samdesk.db'}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -18,6 +19,7 @@ def test_migrations_build_exactly_the_models_schema(settings: Settings) -> None:
     assert diff == []
 
 
+@pytest.mark.sqlite_only("PRAGMA checks of the SQLite engine")
 def test_sqlite_is_durable_wal_with_full_sync_and_foreign_keys(settings: Settings) -> None:
     engine = make_engine(settings.resolved_database_url)
     with engine.connect() as connection:

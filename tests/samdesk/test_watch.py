@@ -26,13 +26,14 @@ from agent.llm import ChatMessage, Completion, ScriptedChatModel
 from retrieval.index import VectorIndex
 from retrieval.sources.registry import add_source
 from samdesk.db import transaction
-from samdesk.errors import LLMError
+from samdesk.errors import LLMError, ModelUnavailableError
 from samdesk.lease import Lease
 from samdesk.models import Draft, SchedulerLease, SignalRecord, TriageDecision, WatchTrigger
 from samdesk.pacing import ManualClock
 from samdesk.watch import WatchConfig, Watcher
 from tests.conftest import REPO, SAMPLES
 from tests.feed_server import FeedServer
+from tests.pg import database_env
 
 START = datetime(2026, 11, 26, 12, tzinfo=UTC)
 REPLY = json.dumps(
@@ -210,6 +211,29 @@ def test_an_unreachable_model_is_retried_later_and_drafts_once(
     assert done.status == "done" and done.attempts == 2
 
 
+def test_after_the_last_attempt_the_sam_sees_a_failed_draft_with_the_reason(
+    sample_sessions: sessionmaker[Session], sample_index: VectorIndex
+) -> None:
+    clock = ManualClock(START)
+    model = TimedModel(clock)
+    model.complete = _always_unavailable  # type: ignore[method-assign]
+    watcher = make_watcher(
+        sample_sessions, sample_index, clock, model, llm_per_minute=1000, max_attempts=1
+    )
+    watcher.tick()
+    failed = [t for t in triggers(sample_sessions) if t.kind == "outreach"]
+    assert failed and all(t.status == "failed" for t in failed)
+    stored = {d.id: d for d in drafts(sample_sessions)}
+    assert {t.draft_id for t in failed} == set(stored)  # one visible draft per trigger
+    for draft in stored.values():
+        assert draft.status == "failed" and "timed out" in (draft.failure_reason or "")
+    assert all("timed out" in (t.last_error or "") for t in failed)
+
+
+def _always_unavailable(messages: list[ChatMessage], *, schema: Any = None) -> Completion:
+    raise ModelUnavailableError("the model timed out after 3 attempts (0.5 s each)")
+
+
 def test_a_second_watcher_stands_by_and_takes_over_a_dead_or_expired_lease(
     sample_sessions: sessionmaker[Session], sample_index: VectorIndex
 ) -> None:
@@ -343,6 +367,7 @@ def test_killing_the_watcher_mid_run_loses_and_duplicates_nothing(
     env = {
         **os.environ,
         "SAMDESK_DATA_DIR": str(workspace),
+        **database_env(workspace),
         "SAMDESK_LLM_BASE_URL": slow_model.url,
         "SAMDESK_LLM_MODEL": "slow-test-model",
         "SAMDESK_LLM_MAX_RETRIES": "0",
