@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from agent.grounding import Finding, check_draft
-from agent.llm import ChatMessage, ChatModel, Completion
+from agent.llm import ChatMessage, ChatModel
 from agent.prompts import Prompt, load_prompt
 from agent.recipients import address, choose_recipient
+from agent.replies import ReplyError, parse_reply
 from agent.schemas import DraftOutput, output_schema
 from agent.tokens import count_messages
 from retrieval.chunks import Chunk
@@ -56,14 +55,6 @@ class DraftFailedError(ModelUnavailableError):
     def __init__(self, result: DraftResult):
         super().__init__(result.failure_reason or "the model gave no answer")
         self.result = result
-
-
-class ReplyError(ValueError):
-    """What is wrong with a reply: ``str()`` is told to the model, ``reason`` to the SAM."""
-
-    def __init__(self, message: str, reason: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass
@@ -374,31 +365,6 @@ class _RevisionPrompt(Prompt):
                 "Reply with only the JSON object.",
             ),
         ]
-
-
-def parse_reply(completion: Completion) -> DraftOutput:
-    """The draft in a reply, or :class:`ReplyError` saying exactly what is wrong with it."""
-    if completion.finish_reason == "length":
-        message = "the reply was cut off at the token limit"
-        raise ReplyError(message, f"model reply: {message}")
-    text = completion.text.strip()
-    if text.startswith("```"):
-        text = text.strip("`").removeprefix("json").strip()
-    try:
-        # strict=False: constrained decoders may emit raw newlines inside strings.
-        data = json.loads(text, strict=False)
-    except json.JSONDecodeError as exc:
-        message = f"not JSON ({exc.msg} at char {exc.pos})"
-        raise ReplyError(message, f"model reply was {message}") from exc
-    try:
-        return DraftOutput.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "reply"
-        problem = " missing" if first["type"] == "missing" else f": {first['msg']}"
-        raise ReplyError(
-            f"{where}: {first['msg']}", f"model reply broke the schema: field '{where}'{problem}"
-        ) from exc
 
 
 def _date(chunk: Chunk) -> str | None:

@@ -44,8 +44,7 @@ def edit(
 ) -> Draft:
     """A new revision with the reviewer's text (unchanged fields keep the current text)."""
     _no_nul(subject=subject, body=body, recipient=recipient)
-    with _stale_shows_change(sessions, draft_id), transaction(sessions) as session:
-        draft = draft_for(session, draft_id, user, for_update=True)
+    with _locked(sessions, draft_id, user) as (session, draft):
         crud.edit_draft(
             session,
             draft,
@@ -55,7 +54,7 @@ def edit(
             recipient=recipient,
             expected_version=expected_version,
         )
-        return _loaded(session, draft)
+    return draft
 
 
 def approve(
@@ -67,8 +66,7 @@ def approve(
     expected_version: int | None = None,
     confirm_flags: bool = False,
 ) -> Draft:
-    with _stale_shows_change(sessions, draft_id), transaction(sessions) as session:
-        draft = draft_for(session, draft_id, user, for_update=True)
+    with _locked(sessions, draft_id, user) as (session, draft):
         crud.approve(
             session,
             draft,
@@ -77,7 +75,7 @@ def approve(
             expected_version=expected_version,
             confirm_flags=confirm_flags,
         )
-        return _loaded(session, draft)
+    return draft
 
 
 def reject(
@@ -90,8 +88,7 @@ def reject(
     expected_version: int | None = None,
 ) -> Draft:
     _no_nul(reason=reason)
-    with _stale_shows_change(sessions, draft_id), transaction(sessions) as session:
-        draft = draft_for(session, draft_id, user, for_update=True)
+    with _locked(sessions, draft_id, user) as (session, draft):
         crud.reject(
             session,
             draft,
@@ -100,7 +97,7 @@ def reject(
             category=category or None,
             expected_version=expected_version,
         )
-        return _loaded(session, draft)
+    return draft
 
 
 def regenerate(
@@ -161,11 +158,10 @@ def reassign(
     expected_version: int | None = None,
 ) -> Draft:
     """Managers: give the draft to another SAM (a new owner, not a new version)."""
-    with _stale_shows_change(sessions, draft_id), transaction(sessions) as session:
-        draft = draft_for(session, draft_id, user, for_update=True)
+    with _locked(sessions, draft_id, user) as (session, draft):
         crud.check_version(draft, expected_version)
         assignments.reassign(session, draft, to=to, by=user)
-        return _loaded(session, draft)
+    return draft
 
 
 def last_change(session: Session, draft: Draft) -> dict[str, Any]:
@@ -188,6 +184,22 @@ def last_change(session: Session, draft: Draft) -> dict[str, Any]:
         "change": event.action if event else None,
         "changed_at": event.at.isoformat() if event else None,
     }
+
+
+@contextmanager
+def _locked(
+    sessions: sessionmaker[Session], draft_id: int, user: Principal
+) -> Iterator[tuple[Session, Draft]]:
+    """The draft, checked (404, 403) and its row locked, in a transaction of its own.
+
+    Written once so that edit, approve, reject and reassign share the same checks, lock and
+    stale-version report; the draft is flushed and loaded (:func:`_loaded`) before the
+    commit, for callers that read it afterwards.
+    """
+    with _stale_shows_change(sessions, draft_id), transaction(sessions) as session:
+        draft = draft_for(session, draft_id, user, for_update=True)
+        yield session, draft
+        _loaded(session, draft)
 
 
 @contextmanager

@@ -87,14 +87,32 @@ def end_session(session: Session, token: str) -> None:
     session.execute(delete(WebSession).where(WebSession.token_hash == _sha256(token)))
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who a credential names, and until when the desk may reuse that answer unchanged:
+    the session's expiry, or for an API token the minute its "last used" is due again."""
+
+    principal: Principal
+    until: datetime
+
+
+def fingerprint(credential: str) -> str:
+    """What a credential is stored and cached under (never the credential itself)."""
+    return _sha256(credential)
+
+
 def session_user(session: Session, token: str, *, now: datetime | None = None) -> Principal:
+    return session_identity(session, token, now=now).principal
+
+
+def session_identity(session: Session, token: str, *, now: datetime | None = None) -> Identity:
     row = session.get(WebSession, _sha256(token))
     if row is None or row.expires_at <= (now or utcnow()):
         raise NotAuthenticatedError("your session has expired; sign in again")
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise NotAuthenticatedError("this account is deactivated")
-    return principal(user, csrf=row.csrf_token)
+    return Identity(principal(user, csrf=row.csrf_token), row.expires_at)
 
 
 @dataclass(frozen=True)
@@ -137,6 +155,10 @@ def revoke_token(session: Session, token_id: int, *, by: Principal) -> ApiToken:
 
 
 def token_user(session: Session, secret: str) -> Principal:
+    return token_identity(session, secret).principal
+
+
+def token_identity(session: Session, secret: str) -> Identity:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(secret)))
     if row is None or row.revoked_at is not None:
         raise NotAuthenticatedError("unknown or revoked API token")
@@ -146,4 +168,4 @@ def token_user(session: Session, secret: str) -> Principal:
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
         row.last_used_at = now  # a write (a durable commit) at most once a minute per token
-    return principal(user, via="token")
+    return Identity(principal(user, via="token"), row.last_used_at + TOKEN_USE_RESOLUTION)

@@ -8,25 +8,43 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from agent.drafting import Drafter
 from approval_ui import auth, csrf
+from approval_ui.desk_cache import DeskCache
+from approval_ui.generation_reader import GenerationReader
 from approval_ui.permissions import NotAuthenticatedError, Principal, require_role
 from approval_ui.sending import Sender, make_sender
 from samdesk.config import Settings
 from samdesk.db import transaction
+from samdesk.models import utcnow
 
 _DRAFTER_LOCK = threading.Lock()
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies that only read app.state are ``async``: a plain ``def`` dependency costs
+# a trip through the thread pool on every request, which the cached queue page notices.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_sessions(request: Request) -> sessionmaker[Session]:
+async def get_sessions(request: Request) -> sessionmaker[Session]:
     sessions: sessionmaker[Session] = request.app.state.sessions
     return sessions
+
+
+async def get_cache(request: Request) -> DeskCache:
+    cache: DeskCache = request.app.state.cache
+    return cache
+
+
+async def get_generation(request: Request) -> int | None:
+    """The desk generation as this request starts: what cached entries are checked against.
+    Read before anything else, so whatever the request then builds is at least this new."""
+    reader: GenerationReader = request.app.state.generation
+    return await reader.read()
 
 
 def get_session(
@@ -37,18 +55,38 @@ def get_session(
         yield session
 
 
-def get_principal(
-    request: Request, sessions: Annotated[sessionmaker[Session], Depends(get_sessions)]
+async def get_principal(
+    request: Request,
+    sessions: Annotated[sessionmaker[Session], Depends(get_sessions)],
+    cache: Annotated[DeskCache, Depends(get_cache)],
+    desk_generation: Annotated[int | None, Depends(get_generation)],
 ) -> Principal:
-    """Who is asking: an ``Authorization: Bearer`` API token, else the session cookie."""
+    """Who is asking: an ``Authorization: Bearer`` API token, else the session cookie.
+
+    The answer is cached until the desk changes (a revoked token, a deactivated user and a
+    signed-out session all change it) or the credential's own time runs out. ``async``, so
+    a cached answer costs no trip through the thread pool; a lookup takes one.
+    """
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-    with transaction(sessions) as session:
-        if scheme.lower() == "bearer" and secret.strip():
-            return auth.token_user(session, secret.strip())
-        cookie = request.cookies.get(auth.SESSION_COOKIE)
-        if not cookie:
+    via, credential = ("token", secret.strip()) if scheme.lower() == "bearer" else ("", "")
+    if not credential:
+        via, credential = "session", request.cookies.get(auth.SESSION_COOKIE, "")
+        if not credential:
             raise NotAuthenticatedError("sign in to use the desk")
-        return auth.session_user(session, cookie)
+    key = ("principal", via, auth.fingerprint(credential))
+    known: auth.Identity | None = cache.get(key, desk_generation)
+    if known is not None and utcnow() < known.until:
+        return known.principal
+    identity = await run_in_threadpool(_identify, sessions, via, credential)
+    cache.put(key, desk_generation, identity)
+    return identity.principal
+
+
+def _identify(sessions: sessionmaker[Session], via: str, credential: str) -> auth.Identity:
+    with transaction(sessions) as session:
+        if via == "token":
+            return auth.token_identity(session, credential)
+        return auth.session_identity(session, credential)
 
 
 async def get_current_user(
@@ -59,22 +97,24 @@ async def get_current_user(
     return user
 
 
-def get_manager(user: Annotated[Principal, Depends(get_current_user)]) -> Principal:
+async def get_manager(user: Annotated[Principal, Depends(get_current_user)]) -> Principal:
     require_role(user, "manager", "admin")
     return user
 
 
-def get_admin(user: Annotated[Principal, Depends(get_current_user)]) -> Principal:
+async def get_admin(user: Annotated[Principal, Depends(get_current_user)]) -> Principal:
     require_role(user, "admin")
     return user
 
 
-def get_sender(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> Sender:
+async def get_sender(
+    request: Request, settings: Annotated[Settings, Depends(get_settings)]
+) -> Sender:
     sender: Sender | None = getattr(request.app.state, "sender", None)
     return sender or make_sender(settings)
 
 
-def get_drafter(request: Request) -> Callable[[], Drafter]:
+async def get_drafter(request: Request) -> Callable[[], Drafter]:
     """How to get the drafter that regenerates drafts: built from the settings on first use
     (after the permission checks, so a refused request never loads a model client).
 
@@ -101,6 +141,8 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SessionDep = Annotated[Session, Depends(get_session)]
+CacheDep = Annotated[DeskCache, Depends(get_cache)]
+GenerationDep = Annotated[int | None, Depends(get_generation)]
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 ManagerUser = Annotated[Principal, Depends(get_manager)]
 AdminUser = Annotated[Principal, Depends(get_admin)]

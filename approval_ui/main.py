@@ -15,7 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, DBAPIError
 
 from approval_ui import db_errors, openapi
+from approval_ui.desk_cache import DeskCache
 from approval_ui.etags import etag
+from approval_ui.generation_reader import GenerationReader
 from approval_ui.limits import BodySizeLimit
 from approval_ui.permissions import InvalidRequestError, NotAuthenticatedError
 from approval_ui.routes import (  # signal intake (issue 6)
@@ -60,7 +62,10 @@ def create_app(settings: Settings | None = None, *, sender: Sender | None = None
         )
         migrate(engine)
         app.state.sessions = session_factory(engine)
+        app.state.cache = DeskCache()
+        app.state.generation = GenerationReader(engine)
         yield
+        await app.state.generation.close()
         engine.dispose()
 
     app = FastAPI(

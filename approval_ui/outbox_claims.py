@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from approval_ui import crud
 from approval_ui.messages import recipients
 from samdesk.config import Settings
+from samdesk.db import begin_immediate
 from samdesk.errors import StateError
 from samdesk.lease import holder_is_dead
 from samdesk.models import Draft, OutboxMessage
@@ -63,9 +64,8 @@ def begin_write(session: Session) -> None:
     """Start the transaction as a writer. pysqlite defers its BEGIN to the first write, so a
     plain read-then-update could interleave with another process; BEGIN IMMEDIATE takes the
     write lock first (waiting up to the busy timeout). PostgreSQL uses row locks instead."""
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if session.connection().dialect.name == "sqlite":
+        begin_immediate(session)
 
 
 def claim_due(sessions: sessionmaker[Session], *, holder: str, now: datetime) -> Claim | None:

@@ -48,6 +48,7 @@ DECAY_PER_S = math.log(2) / (HALF_LIFE_DAYS * DAY_S)
 RankKind = Literal["signal", "meeting", "none"]
 Fact = tuple[str, datetime]  # a trigger signal's type and publication time
 
+
 @dataclass(frozen=True)
 class Priority:
     value: float

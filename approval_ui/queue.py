@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -22,40 +23,37 @@ PAGE_SIZE = 50  # rows on one page of the queue; the rest is a "next page" away
 Ranked = tuple[Draft, "priority.Priority | None"]
 
 
-def list_drafts(session: Session, **filters: Any) -> list[Draft]:
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which drafts of the queue to read: one value that the API, the queue page, the CLI
+    and each of the readers below pass along, so a new filter is added in one place."""
+
+    user: Principal | None = None  # just the drafts this user may see
+    account_id: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    q: str | None = None  # text in a subject, body or rejection reason
+    limit: int = 200
+    offset: int = 0
+    now: datetime | None = None  # when priorities are computed; None: now
+
+
+NO_FILTER = QueueFilter()  # every draft, the first `limit` of them
+
+
+def list_drafts(session: Session, filters: QueueFilter = NO_FILTER) -> list[Draft]:
     """The drafts of :func:`ranked_drafts`, without their priorities."""
-    return [draft for draft, _ in ranked_drafts(session, **filters)]
+    return [draft for draft, _ in ranked_drafts(session, filters)]
 
 
-def ranked_drafts(
-    session: Session,
-    *,
-    user: Principal | None = None,
-    account_id: str | None = None,
-    kind: str | None = None,
-    status: str | None = None,
-    q: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
-    now: datetime | None = None,
-) -> list[Ranked]:
+def ranked_drafts(session: Session, filters: QueueFilter = NO_FILTER) -> list[Ranked]:
     """Work to do first (pending, then approved), each ranked by :mod:`priority`; then
     sent, rejected and failed drafts, newest first. ``user`` limits it to their drafts.
 
     Only the ``offset + limit`` first rows are ever read (see :mod:`approval_ui.ranking`),
     and only the ``limit`` returned are loaded as drafts.
     """
-    page = ranked_ids(
-        session,
-        user=user,
-        account_id=account_id,
-        kind=kind,
-        status=status,
-        q=q,
-        limit=limit,
-        offset=offset,
-        now=now,
-    )
+    page = ranked_ids(session, filters)
     if not page:
         return []
     loaded = {
@@ -76,10 +74,10 @@ def ranked_drafts(
     return [(loaded[draft_id], ranked) for draft_id, ranked in page if draft_id in loaded]
 
 
-def summaries(session: Session, **filters: Any) -> list[dict[str, Any]]:
+def summaries(session: Session, filters: QueueFilter = NO_FILTER) -> list[dict[str, Any]]:
     """:func:`summary` of each of :func:`ranked_drafts`, read as plain rows (the queue page:
     building ORM objects for a page of drafts cost more than finding them)."""
-    page = ranked_ids(session, **filters)
+    page = ranked_ids(session, filters)
     if not page:
         return []
     subject = (
@@ -106,37 +104,30 @@ def summaries(session: Session, **filters: Any) -> list[dict[str, Any]]:
 
 
 def ranked_ids(
-    session: Session,
-    *,
-    user: Principal | None = None,
-    account_id: str | None = None,
-    kind: str | None = None,
-    status: str | None = None,
-    q: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
-    now: datetime | None = None,
+    session: Session, filters: QueueFilter = NO_FILTER
 ) -> list[tuple[int, priority.Priority | None]]:
     """The ids (and priorities) of :func:`ranked_drafts`."""
-    now = now or utcnow()
-    want = offset + limit
-    text = q.strip() if q else ""
+    now = filters.now or utcnow()
+    want = filters.offset + filters.limit
+    text = filters.q.strip() if filters.q else ""
 
     def where() -> list[ColumnElement[bool]]:  # built only when a query needs it
         found: list[ColumnElement[bool]] = []
-        if user is not None:
-            found.append(visible(user))
-        if kind:
-            found.append(Draft.kind == kind)
+        if filters.user is not None:
+            found.append(visible(filters.user))
+        if filters.kind:
+            found.append(Draft.kind == filters.kind)
         if text:
             found.append(_matches(text))
-        if account_id:
-            found.append(Draft.account_id == account_id)
+        if filters.account_id:
+            found.append(Draft.account_id == filters.account_id)
         return found
 
     picked: list[tuple[int, priority.Priority | None]] = []
-    open_statuses = [s for s in OPEN if not status or s == status]
-    accounts = _accounts_of(session, user, account_id) if open_statuses and want > 0 else []
+    open_statuses = [s for s in OPEN if not filters.status or s == filters.status]
+    accounts: list[str] = []
+    if open_statuses and want > 0:
+        accounts = _accounts_of(session, filters.user, filters.account_id)
     for open_status in open_statuses:
         if len(picked) >= want:
             break
@@ -152,13 +143,13 @@ def ranked_ids(
                 session,
                 status=open_status,
                 accounts=accounts,
-                user=user,
-                kind=kind,
+                user=filters.user,
+                kind=filters.kind,
                 count=want - len(picked),
                 now=now,
             )
         picked += [(row.id, row.priority) for row in rows[: want - len(picked)]]
-    for closed in _closed_statuses(status):
+    for closed in _closed_statuses(filters.status):
         if len(picked) >= want:
             break
         newest = (
@@ -169,7 +160,7 @@ def ranked_ids(
             .limit(want - len(picked))
         )
         picked += [(draft_id, None) for draft_id in session.scalars(newest)]
-    return picked[offset:want]
+    return picked[filters.offset : want]
 
 
 def _accounts_of(session: Session, user: Principal | None, account_id: str | None) -> list[str]:

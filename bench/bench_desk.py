@@ -6,6 +6,11 @@ database, dropped and re-created). Load comes from a second process: ``wrk`` whe
 else a bounded Python loop. Each measurement is a few seconds of closed-loop load; the
 trivial endpoint is ``GET /healthz``. Target: page and approve >= 0.5 of it. The server's
 peak RSS after the load is reported too.
+
+Repeated views of the queue page are served from the desk's cache until something changes
+(approval_ui/desk_cache.py), which is what a reviewer coming back to the queue gets; the
+page rendered anew each time (a distinct query string per request) is reported beside it.
+The approvals run after the page loads, so each page round starts from a changed desk.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ import argparse
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -196,6 +202,19 @@ def desk_server(data_dir: Path, url: str) -> Iterator[tuple[str, int]]:
         proc.wait(timeout=15)
 
 
+@dataclass(frozen=True)
+class LoadSpec:
+    """One closed-loop load; ``distinct``: every GET has a query string of its own, so no
+    page comes from the desk's cache."""
+
+    base: str
+    path: str
+    token: str | None
+    seconds: float
+    approve: list[int] | None = None
+    distinct: bool = False
+
+
 def load(
     base: str,
     path: str,
@@ -203,26 +222,32 @@ def load(
     seconds: float,
     *,
     approve: list[int] | None = None,
+    distinct: bool = False,
     tmp: Path,
 ) -> tuple[float, int]:
     """Requests per second over ``seconds`` of closed-loop load, and how many were not 2xx."""
-    if shutil.which("wrk"):
-        return _wrk(base, path, token, seconds, approve, tmp)
-    return _python_load(base, path, token, seconds, approve)
+    spec = LoadSpec(base, path, token, seconds, approve, distinct)
+    return _wrk(spec, tmp) if shutil.which("wrk") else _python_load(spec)
 
 
-def _wrk(
-    base: str, path: str, token: str | None, seconds: float, approve: list[int] | None, tmp: Path
-) -> tuple[float, int]:
+def _wrk(spec: LoadSpec, tmp: Path) -> tuple[float, int]:
     lines = []
-    if token:
-        lines.append(f'wrk.headers["Authorization"] = "Bearer {token}"')
-    if approve is not None:
+    if spec.token:
+        lines.append(f'wrk.headers["Authorization"] = "Bearer {spec.token}"')
+    if spec.distinct:
+        lines += [
+            "local n = 0",
+            "request = function()",
+            "  n = n + 1",
+            f'  return wrk.format(nil, "{spec.path}?uncached=" .. n)',
+            "end",
+        ]
+    if spec.approve is not None:
         lines += [
             'wrk.method = "POST"',
             'wrk.headers["Content-Type"] = "application/json"',
             "wrk.body = '{\"confirm_flags\": true}'",
-            "local ids = {" + ",".join(map(str, approve)) + "}",
+            "local ids = {" + ",".join(map(str, spec.approve)) + "}",
             "local i = 0",
             "request = function()",
             "  i = i + 1",
@@ -231,12 +256,13 @@ def _wrk(
         ]
     script = tmp / "load.lua"
     script.write_text("\n".join(lines) + "\n")
+    seconds = max(1, round(spec.seconds))
     out = subprocess.run(
-        ["wrk", "-t1", "-c4", f"-d{max(1, round(seconds))}s", "-s", str(script), f"{base}{path}"],
+        ["wrk", "-t1", "-c4", f"-d{seconds}s", "-s", str(script), f"{spec.base}{spec.path}"],
         capture_output=True,
         text=True,
         check=True,
-        timeout=seconds + 30,
+        timeout=spec.seconds + 30,
     ).stdout
     rate = REQUESTS_S.search(out)
     if rate is None:
@@ -245,22 +271,38 @@ def _wrk(
     return float(rate.group(1)), int(bad.group(1)) if bad else 0
 
 
-def _python_load(
-    base: str, path: str, token: str | None, seconds: float, approve: list[int] | None
-) -> tuple[float, int]:
+def _python_load(spec: LoadSpec) -> tuple[float, int]:
     """The fallback load: 4 threads of kept-alive httpx in a child process, bounded in time."""
-    spec = json.dumps(
-        {"base": base, "path": path, "token": token, "seconds": seconds, "approve": approve}
-    )
     out = subprocess.run(
-        [sys.executable, "-m", "bench.load_client", spec],
+        [sys.executable, "-m", "bench.load_client", json.dumps(asdict(spec))],
         capture_output=True,
         text=True,
         check=True,
-        timeout=seconds + 60,
+        timeout=spec.seconds + 60,
     ).stdout
     data = json.loads(out)
     return float(data["rate"]), int(data["bad"])
+
+
+def durable_commits_per_s(directory: Path, commits: int = 300) -> float:
+    """The ceiling under any SQLite write endpoint on this disk: one-row transactions
+    committed as the desk commits them (WAL, ``synchronous=FULL``), with nothing else."""
+    path = directory / "commit-floor.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("CREATE TABLE t (n INTEGER)")
+        started = time.perf_counter()
+        for n in range(commits):
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO t VALUES (?)", (n,))
+            db.execute("COMMIT")
+        return commits / (time.perf_counter() - started)
+    finally:
+        db.close()
+        for leftover in directory.glob("commit-floor.db*"):
+            leftover.unlink()
 
 
 def run_database(
@@ -272,6 +314,7 @@ def run_database(
         rss_idle = peak_rss_mib(pid)
         trivial: list[float] = []
         page: list[float] = []
+        rendered: list[float] = []
         approve: list[float] = []
         failures = 0
         budget = len(seeded.pending) // (repeats + 1)
@@ -281,6 +324,7 @@ def run_database(
                 load(base, "/healthz", None, seconds, tmp=tmp),
                 load(base, "/", seeded.token, seconds, tmp=tmp),
                 load(base, "/api/drafts", seeded.token, seconds, approve=ids, tmp=tmp),
+                load(base, "/", seeded.token, seconds, distinct=True, tmp=tmp),
             ]
             if rep == 0:
                 continue
@@ -288,6 +332,7 @@ def run_database(
             trivial.append(rates[0][0])
             page.append(rates[1][0])
             approve.append(rates[2][0])
+            rendered.append(rates[3][0])
         rss = peak_rss_mib(pid)
     where = f"{drafts:,} drafts, {label}"
     figures.append(
@@ -303,6 +348,16 @@ def run_database(
     )
     figures.append(
         figure(
+            f"queue page rendered anew (never cached) req/s ÷ GET /healthz ({where})",
+            rendered,
+            trivial,
+            better="higher",
+            unit="req/s",
+            rendered_page_ms=round(1000 / median(rendered), 1),
+        )
+    )
+    figures.append(
+        figure(
             f"approve POST /api/drafts/{{id}}/approve req/s ÷ GET /healthz ({where})",
             approve,
             trivial,
@@ -311,6 +366,9 @@ def run_database(
             target=0.5,
             queue_page_ms=round(1000 / median(page), 1),
             approve_ms=round(1000 / median(approve), 1),
+            bare_durable_commits_per_s=round(durable_commits_per_s(data_dir), 1)
+            if url.startswith("sqlite")
+            else None,
         )
     )
     figures.append(

@@ -1,7 +1,7 @@
 """The fallback load generator when ``wrk`` is not installed: bounded in time, loopback only.
 
 ``python -m bench.load_client '{"base": ..., "path": ..., "token": ..., "seconds": ...,
-"approve": [ids] | null}'`` prints ``{"rate": req/s, "bad": non-2xx count}``.
+"approve": [ids] | null, "distinct": bool}'`` prints ``{"rate": req/s, "bad": non-2xx count}``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def main() -> None:
         raise SystemExit("the load generator only targets loopback")
     headers = {"Authorization": f"Bearer {spec['token']}"} if spec["token"] else {}
     ids = itertools.cycle(spec["approve"]) if spec["approve"] else None
+    fresh = itertools.count(1) if spec.get("distinct") else None  # a URL of its own each time
     lock = threading.Lock()
     deadline = time.monotonic() + float(spec["seconds"])
     counts = {"done": 0, "bad": 0}
@@ -37,6 +38,10 @@ def main() -> None:
                     response = client.post(
                         f"/api/drafts/{draft_id}/approve", json={"confirm_flags": True}
                     )
+                elif fresh is not None:
+                    with lock:
+                        n = next(fresh)
+                    response = client.get(f"{spec['path']}?uncached={n}")
                 else:
                     response = client.get(spec["path"])
                 with lock:

@@ -155,12 +155,13 @@ def show_queue(
     account: str | None = None, kind: str | None = None, status: str | None = None
 ) -> None:
     """List drafts in review order."""
-    from approval_ui.queue import list_drafts, summary
+    from approval_ui.queue import QueueFilter, list_drafts, summary
 
     runtime = _runtime()
     table = Table("id", "account", "kind", "status", "flags", "subject")
     with runtime.sessions() as session:
-        for draft in list_drafts(session, account_id=account, kind=kind, status=status):
+        filters = QueueFilter(account_id=account, kind=kind, status=status)
+        for draft in list_drafts(session, filters):
             row = summary(draft)
             table.add_row(
                 str(row["id"]),

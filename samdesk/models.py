@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -399,3 +400,13 @@ class SchedulerLease(Base):
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime]
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeskGeneration(Base):
+    """One row whose value moves with every transaction that changes what the desk shows
+    (samdesk/generation.py); caches of pages and principals compare it to stay current."""
+
+    __tablename__ = "desk_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

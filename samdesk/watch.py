@@ -315,9 +315,7 @@ class Watcher:
             )
             if getattr(fenced, "rowcount", 0) != 1:
                 return "taken"  # another watcher took over meanwhile; its draft will stand
-            draft = crud.create_draft(
-                session, result=result, approval_ttl=self.config.approval_ttl
-            )
+            draft = crud.create_draft(session, result=result, approval_ttl=self.config.approval_ttl)
             session.flush()
             session.execute(
                 update(WatchTrigger)

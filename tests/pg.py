@@ -32,6 +32,8 @@ from samdesk.db import make_engine, migrate
 
 URL_ENV = "SAMDESK_TEST_POSTGRES_URL"
 MARKER = ".samdesk-test-postgres"  # in a frozen data dir: the database its copies clone
+# The rows migrations insert, put back after emptying a database (0006: the desk generation).
+SEEDED_BY_MIGRATIONS = "INSERT INTO desk_generation (id, value) VALUES (1, 0)"
 
 
 # Shared by every Databases of this process, so that two never pick the same name.
@@ -178,6 +180,7 @@ class Databases:
                     return False
                 tables = ", ".join(f'"{t}"' for t in sorted(self._schema[1]))
                 connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                connection.execute(text(SEEDED_BY_MIGRATIONS))
             return True
         except Exception:  # noqa: BLE001 - no alembic_version (a test dropped it): drop it
             return False

@@ -91,9 +91,8 @@ def list_drafts(
     q: str | None = None,
 ) -> list[DraftSummary]:
     """Your drafts (all of them for managers) in queue order; ``q`` searches text and reasons."""
-    ranked = queue.ranked_drafts(
-        session, user=user, account_id=account, kind=kind, status=status, q=q
-    )
+    filters = queue.QueueFilter(user=user, account_id=account, kind=kind, status=status, q=q)
+    ranked = queue.ranked_drafts(session, filters)
     return [DraftSummary.model_validate(queue.summary(d, p)) for d, p in ranked]
 
 

@@ -66,28 +66,27 @@ def reopen(
         return DraftPublic.model_validate(queue.detail(draft))
 
 
-@router.post("/outbox/{row_id}/delivered", include_in_schema=False)
-def delivered_form(
+# The outbox page's two buttons: the path's last segment, the outcome, what the page says.
+FormChoice = Literal["delivered", "send-again"]
+FORM_OUTCOMES: dict[FormChoice, tuple[Outcome, str]] = {
+    "delivered": ("delivered", "Marked {} as delivered."),
+    "send-again": ("send_again", "Queued {} again (same Message-ID); the sender delivers it."),
+}
+
+
+@router.post("/outbox/{row_id}/{choice}", include_in_schema=False)
+def resolve_form(
     row_id: PathId,
+    choice: FormChoice,  # any other segment is a 422
     sessions: SessionsDep,
     user: CurrentUser,
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    row = resolve(sessions, row_id, user, "delivered", note)
-    notice = f"Marked {row.message_id} as delivered."
-    return RedirectResponse(f"/outbox?notice={quote(notice)}", status_code=303)
-
-
-@router.post("/outbox/{row_id}/send-again", include_in_schema=False)
-def send_again_form(
-    row_id: PathId,
-    sessions: SessionsDep,
-    user: CurrentUser,
-    note: Annotated[str, Form(max_length=500)] = "",
-) -> Response:
-    row = resolve(sessions, row_id, user, "send_again", note)
-    notice = f"Queued {row.message_id} again (same Message-ID); the sender delivers it."
-    return RedirectResponse(f"/outbox?notice={quote(notice)}", status_code=303)
+    outcome, notice = FORM_OUTCOMES[choice]
+    row = resolve(sessions, row_id, user, outcome, note)
+    return RedirectResponse(
+        f"/outbox?notice={quote(notice.format(row.message_id))}", status_code=303
+    )
 
 
 @router.post("/drafts/{draft_id}/reopen", include_in_schema=False)

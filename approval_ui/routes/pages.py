@@ -6,10 +6,19 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from approval_ui import assignments, crud, queue
-from approval_ui.deps import CurrentUser, PathId, SessionDep
+from approval_ui.deps import (
+    CacheDep,
+    CurrentUser,
+    GenerationDep,
+    PathId,
+    SessionDep,
+    SessionsDep,
+)
+from approval_ui.desk_cache import PAGE_MAX_AGE_S
 from approval_ui.diffs import FIELDS, FieldDiff, diff_revisions, word_diff
 from approval_ui.messages import email_body
 from approval_ui.permissions import Principal, draft_for, owner_of
@@ -22,50 +31,88 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
-def queue_page(
+async def queue_page(
     request: Request,
-    session: SessionDep,
+    sessions: SessionsDep,
     user: CurrentUser,
+    cache: CacheDep,
+    desk_generation: GenerationDep,
     account: str | None = None,
     kind: str | None = None,
     status: str | None = None,
     q: str | None = None,
     page: int = 1,
 ) -> Response:
-    page = max(page, 1)
-    rows = queue.summaries(
-        session,
-        user=user,
-        account_id=account or None,
-        kind=kind or None,
-        status=status or None,
-        q=q or None,
-        limit=queue.PAGE_SIZE + 1,  # one more tells whether there is a next page
-        offset=(page - 1) * queue.PAGE_SIZE,
-    )
-    more = len(rows) > queue.PAGE_SIZE
-    rows = rows[: queue.PAGE_SIZE]
-    owners = queue.owners(session, rows) if user.sees_all else {}
-    return render(
+    """The queue; the page is rendered again only once the desk changed (or it aged), as
+    it is the page every reviewer keeps coming back to (approval_ui/desk_cache.py). A
+    cached page is served from the event loop; rendering one goes to the thread pool."""
+    key = ("queue", user, request.url.query)
+    html: bytes | None = cache.get(key, desk_generation, max_age=PAGE_MAX_AGE_S)
+    if html is not None:
+        return HTMLResponse(html)
+    response = await run_in_threadpool(
+        _render_queue,
         request,
-        "queue.html",
+        sessions,
         user,
-        {
-            "drafts": [{**row, "owner": owners.get(row["id"])} for row in rows],
-            "accounts": {a.id: a for a in queue.accounts(session)},
-            "filters": {
-                "account": account or "",
-                "kind": kind or "",
-                "status": status or "",
-                "q": q or "",
-            },
-            "kinds": queue.KINDS,
-            "statuses": queue.STATUSES,
-            "page": page,
-            "more": more,
-            "first_row": (page - 1) * queue.PAGE_SIZE + 1,
-        },
+        account=account,
+        kind=kind,
+        status=status,
+        q=q,
+        page=page,
     )
+    cache.put(key, desk_generation, bytes(response.body))
+    return response
+
+
+def _render_queue(
+    request: Request,
+    sessions: sessionmaker[Session],
+    user: Principal,
+    *,
+    account: str | None,
+    kind: str | None,
+    status: str | None,
+    q: str | None,
+    page: int,
+) -> Response:
+    with sessions() as session:
+        page = max(page, 1)
+        rows = queue.summaries(
+            session,
+            queue.QueueFilter(
+                user=user,
+                account_id=account or None,
+                kind=kind or None,
+                status=status or None,
+                q=q or None,
+                limit=queue.PAGE_SIZE + 1,  # one more tells whether there is a next page
+                offset=(page - 1) * queue.PAGE_SIZE,
+            ),
+        )
+        more = len(rows) > queue.PAGE_SIZE
+        rows = rows[: queue.PAGE_SIZE]
+        owners = queue.owners(session, rows) if user.sees_all else {}
+        return render(
+            request,
+            "queue.html",
+            user,
+            {
+                "drafts": [{**row, "owner": owners.get(row["id"])} for row in rows],
+                "accounts": {a.id: a for a in queue.accounts(session)},
+                "filters": {
+                    "account": account or "",
+                    "kind": kind or "",
+                    "status": status or "",
+                    "q": q or "",
+                },
+                "kinds": queue.KINDS,
+                "statuses": queue.STATUSES,
+                "page": page,
+                "more": more,
+                "first_row": (page - 1) * queue.PAGE_SIZE + 1,
+            },
+        )
 
 
 @router.get("/drafts/{draft_id}", response_class=HTMLResponse)
@@ -89,7 +136,7 @@ def outbox_page(
 
 def _neighbours(session: Session, user: Principal, draft_id: int) -> tuple[int | None, int | None]:
     """The previous and next draft in this user's queue order (for j / k)."""
-    ids = [d.id for d, _ in queue.ranked_drafts(session, user=user)]
+    ids = [d.id for d, _ in queue.ranked_drafts(session, queue.QueueFilter(user=user))]
     if draft_id not in ids:
         return None, None
     at = ids.index(draft_id)

@@ -55,7 +55,7 @@ def briefing(sessions: sessionmaker[Session], account: str, score: float, days_a
 
 def order(sessions: sessionmaker[Session]) -> list[int]:
     with sessions() as session:
-        return [d.id for d in queue.list_drafts(session, now=NOW)]
+        return [d.id for d in queue.list_drafts(session, queue.QueueFilter(now=NOW))]
 
 
 def test_a_more_strategic_account_comes_first_when_urgency_is_equal(
@@ -95,7 +95,7 @@ def test_work_to_do_comes_before_closed_drafts(sessions: sessionmaker[Session], 
 def test_the_priority_explains_itself(sessions: sessionmaker[Session]) -> None:
     draft_id = outreach(sessions, "flagship", 80.0, "competitor_rfp", 14)
     with sessions() as session:
-        [(draft, ranked)] = queue.ranked_drafts(session, now=NOW)
+        [(draft, ranked)] = queue.ranked_drafts(session, queue.QueueFilter(now=NOW))
     assert draft.id == draft_id and ranked is not None
     assert ranked.urgency == pytest.approx(0.5)  # full weight, one half-life old
     assert ranked.value == pytest.approx(0.5 * 0.8 + 0.5 * 0.5)

@@ -126,20 +126,26 @@ def test_index_order_equals_ranking_everything_page_by_page(
         ]:
             expected = _reference(session, user, **filters)
             got = [
-                d.id for d in queue.list_drafts(session, user=user, now=NOW, limit=1000, **filters)
+                d.id
+                for d in queue.list_drafts(
+                    session, queue.QueueFilter(user=user, now=NOW, limit=1000, **filters)
+                )
             ]
             assert got == expected, (user, filters)
             paged = [
                 d.id
                 for offset in range(0, len(expected) + 20, 20)
                 for d in queue.list_drafts(
-                    session, user=user, now=NOW, limit=20, offset=offset, **filters
+                    session,
+                    queue.QueueFilter(user=user, now=NOW, limit=20, offset=offset, **filters),
                 )
             ]
             assert paged == expected
         # a text search reads its matches in one pass: the same order
-        everything = queue.list_drafts(session, now=NOW, limit=1000)
-        searched = queue.list_drafts(session, now=NOW, limit=1000, q="congratulations")
+        everything = queue.list_drafts(session, queue.QueueFilter(now=NOW, limit=1000))
+        searched = queue.list_drafts(
+            session, queue.QueueFilter(now=NOW, limit=1000, q="congratulations")
+        )
         assert [d.id for d in searched] == [d.id for d in everything if d.status != "failed"]
 
 
@@ -174,12 +180,12 @@ def test_a_signal_stored_after_its_draft_ranks_it_from_then_on(
             )
         )
     with sessions() as session:
-        [(_, ranked)] = queue.ranked_drafts(session, now=NOW)
+        [(_, ranked)] = queue.ranked_drafts(session, queue.QueueFilter(now=NOW))
     assert ranked is not None and ranked.reason == "score 50 · competitor rfp 14 days ago"
     with transaction(sessions) as session:
         session.get_one(SignalRecord, "sig-late").type = "partnership"
     with sessions() as session:
-        [(draft, ranked)] = queue.ranked_drafts(session, now=NOW)
+        [(draft, ranked)] = queue.ranked_drafts(session, queue.QueueFilter(now=NOW))
     assert draft.id == draft_id and ranked is not None
     assert ranked.urgency == round(0.4 * 0.5, 4)
     assert ranked.reason == "score 50 · partnership 14 days ago"

@@ -1,0 +1,48 @@
+"""Read a model's reply as a draft, or say exactly what is wrong with it.
+
+The reason has two readers: the model, told it on the one retry (``str()``), and the SAM,
+shown it on a draft that failed (``reason``). Reading a reply needs no index, prompt or
+model, so it lives apart from :mod:`agent.drafting`, which decides what to do about it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import ValidationError
+
+from agent.llm import Completion
+from agent.schemas import DraftOutput
+
+
+class ReplyError(ValueError):
+    """What is wrong with a reply: ``str()`` is told to the model, ``reason`` to the SAM."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def parse_reply(completion: Completion) -> DraftOutput:
+    """The draft in a reply, or :class:`ReplyError` saying exactly what is wrong with it."""
+    if completion.finish_reason == "length":
+        message = "the reply was cut off at the token limit"
+        raise ReplyError(message, f"model reply: {message}")
+    text = completion.text.strip()
+    if text.startswith("```"):
+        text = text.strip("`").removeprefix("json").strip()
+    try:
+        # strict=False: constrained decoders may emit raw newlines inside strings.
+        data = json.loads(text, strict=False)
+    except json.JSONDecodeError as exc:
+        message = f"not JSON ({exc.msg} at char {exc.pos})"
+        raise ReplyError(message, f"model reply was {message}") from exc
+    try:
+        return DraftOutput.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "reply"
+        problem = " missing" if first["type"] == "missing" else f": {first['msg']}"
+        raise ReplyError(
+            f"{where}: {first['msg']}", f"model reply broke the schema: field '{where}'{problem}"
+        ) from exc

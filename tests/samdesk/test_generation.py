@@ -1,0 +1,79 @@
+"""The desk generation moves once per committed change of what the desk shows, and only then."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from approval_ui import crud
+from samdesk import generation
+from samdesk.db import transaction
+from samdesk.models import Draft, SchedulerLease, utcnow
+from tests.factories import draft_result, ensure_account, make_draft
+
+
+def now_at(sessions: sessionmaker[Session]) -> int | None:
+    return generation.read(sessions.kw["bind"])
+
+
+def test_a_transaction_that_writes_moves_it_once(sessions: sessionmaker[Session]) -> None:
+    before = now_at(sessions)
+    assert before is not None
+    with transaction(sessions) as session:
+        result = draft_result()
+        ensure_account(session, result.account_id)
+        session.flush()
+        first = crud.create_draft(session, result=result)
+        session.flush()
+        crud.create_draft(session, result=draft_result())  # several writes and flushes
+        session.flush()
+        first.status = "rejected"
+    assert now_at(sessions) == before + 1
+
+
+def test_reads_and_rollbacks_leave_it(sessions: sessionmaker[Session]) -> None:
+    draft_id = make_draft(sessions)
+    before = now_at(sessions)
+    with transaction(sessions) as session:
+        session.get_one(Draft, draft_id)
+    with pytest.raises(RuntimeError), transaction(sessions) as session:
+        session.get_one(Draft, draft_id).status = "rejected"
+        session.flush()  # written, then rolled back
+        raise RuntimeError("the action failed")
+    assert now_at(sessions) == before
+    with sessions() as session:
+        assert session.get_one(Draft, draft_id).status == "pending"
+    with transaction(sessions) as session:  # the rolled-back flag did not leak into this one
+        session.get_one(Draft, draft_id)
+    assert now_at(sessions) == before
+
+
+def test_bulk_statements_move_it(sessions: sessionmaker[Session]) -> None:
+    draft_id = make_draft(sessions)
+    before = now_at(sessions)
+    with transaction(sessions) as session:
+        session.execute(update(Draft).where(Draft.id == draft_id).values(status="rejected"))
+    assert now_at(sessions) == before + 1
+
+
+def test_bookkeeping_the_desk_does_not_show_leaves_it(sessions: sessionmaker[Session]) -> None:
+    """The watcher renews its lease every few seconds: that must not empty every cache."""
+    before = now_at(sessions)
+    with transaction(sessions) as session:
+        session.add(SchedulerLease(name="watch", holder="a", expires_at=utcnow() + timedelta(1)))
+    assert now_at(sessions) == before
+
+
+def test_a_change_is_seen_through_another_engine(sessions: sessionmaker[Session]) -> None:
+    """Another process (a second worker, the CLI) reads the same number from the database."""
+    from samdesk.db import make_engine, session_factory
+
+    bind = sessions.kw["bind"]
+    other = session_factory(make_engine(bind.url.render_as_string(hide_password=False)))
+    before = now_at(other)
+    make_draft(sessions)
+    assert now_at(other) == before + 1
+    other.kw["bind"].dispose()
