@@ -34,8 +34,6 @@ class DeskCache:
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()  # sync routes run in a thread pool
         self._max = max_entries
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: Hashable, generation: int | None, *, max_age: float | None = None) -> Any:
         """The value stored under ``key`` at this generation (and young enough), else None."""
@@ -48,10 +46,8 @@ class DeskCache:
                 and (max_age is None or time.monotonic() - entry.born < max_age)
             )
             if not fresh:
-                self.misses += 1
                 return None
             self._entries.move_to_end(key)
-            self.hits += 1
             return entry.value  # type: ignore[union-attr]  # fresh implies found
 
     def put(self, key: Hashable, generation: int | None, value: Any) -> None:

@@ -16,8 +16,6 @@ The approvals run after the page loads, so each page round starts from a changed
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -25,7 +23,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ from agent.drafting import DraftResult
 from agent.prompts import load_prompt
 from agent.schemas import DraftOutput
 from approval_ui import auth, crud, users
+from bench.closed_loop import load
 from bench.common import (
     AS_OF,
     REPEATS,
@@ -61,8 +60,6 @@ from samdesk.models import Account, SignalRecord
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/samdesk_bench"
 REVIEWER = "sarah.chen@northwind.example"
-REQUESTS_S = re.compile(r"Requests/sec:\s+([\d.]+)")
-NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 
 
 @dataclass
@@ -200,88 +197,6 @@ def desk_server(data_dir: Path, url: str) -> Iterator[tuple[str, int]]:
     finally:
         proc.terminate()
         proc.wait(timeout=15)
-
-
-@dataclass(frozen=True)
-class LoadSpec:
-    """One closed-loop load; ``distinct``: every GET has a query string of its own, so no
-    page comes from the desk's cache."""
-
-    base: str
-    path: str
-    token: str | None
-    seconds: float
-    approve: list[int] | None = None
-    distinct: bool = False
-
-
-def load(
-    base: str,
-    path: str,
-    token: str | None,
-    seconds: float,
-    *,
-    approve: list[int] | None = None,
-    distinct: bool = False,
-    tmp: Path,
-) -> tuple[float, int]:
-    """Requests per second over ``seconds`` of closed-loop load, and how many were not 2xx."""
-    spec = LoadSpec(base, path, token, seconds, approve, distinct)
-    return _wrk(spec, tmp) if shutil.which("wrk") else _python_load(spec)
-
-
-def _wrk(spec: LoadSpec, tmp: Path) -> tuple[float, int]:
-    lines = []
-    if spec.token:
-        lines.append(f'wrk.headers["Authorization"] = "Bearer {spec.token}"')
-    if spec.distinct:
-        lines += [
-            "local n = 0",
-            "request = function()",
-            "  n = n + 1",
-            f'  return wrk.format(nil, "{spec.path}?uncached=" .. n)',
-            "end",
-        ]
-    if spec.approve is not None:
-        lines += [
-            'wrk.method = "POST"',
-            'wrk.headers["Content-Type"] = "application/json"',
-            "wrk.body = '{\"confirm_flags\": true}'",
-            "local ids = {" + ",".join(map(str, spec.approve)) + "}",
-            "local i = 0",
-            "request = function()",
-            "  i = i + 1",
-            '  return wrk.format(nil, "/api/drafts/" .. ids[((i - 1) % #ids) + 1] .. "/approve")',
-            "end",
-        ]
-    script = tmp / "load.lua"
-    script.write_text("\n".join(lines) + "\n")
-    seconds = max(1, round(spec.seconds))
-    out = subprocess.run(
-        ["wrk", "-t1", "-c4", f"-d{seconds}s", "-s", str(script), f"{spec.base}{spec.path}"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=spec.seconds + 30,
-    ).stdout
-    rate = REQUESTS_S.search(out)
-    if rate is None:
-        raise RuntimeError(f"unexpected wrk output:\n{out}")
-    bad = NON_2XX.search(out)
-    return float(rate.group(1)), int(bad.group(1)) if bad else 0
-
-
-def _python_load(spec: LoadSpec) -> tuple[float, int]:
-    """The fallback load: 4 threads of kept-alive httpx in a child process, bounded in time."""
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.load_client", json.dumps(asdict(spec))],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=spec.seconds + 60,
-    ).stdout
-    data = json.loads(out)
-    return float(data["rate"]), int(data["bad"])
 
 
 def durable_commits_per_s(directory: Path, commits: int = 300) -> float:

@@ -53,7 +53,8 @@ def profile_queue(seconds: int, *, approve: bool = False) -> str:
     action) is under load."""
     import threading
 
-    from bench.bench_desk import desk_server, load, seed
+    from bench.bench_desk import desk_server, seed
+    from bench.closed_loop import load
 
     with scratch("profile-desk") as tmp:
         url = f"sqlite:///{(tmp / 'data' / 'samdesk.db').resolve()}"
