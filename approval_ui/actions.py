@@ -136,17 +136,21 @@ def send(
 ) -> OutboxMessage:
     """Transmit the approved revision; returns its outbox row.
 
-    The version check runs just before the send claims the outbox row, in a transaction of
-    its own (sending.py owns the claim). A change in between is still safe: only the frozen
-    message of an approved revision is ever sent, and any edit withdraws the approval; at
-    worst, a draft edited *and approved again* in that instant sends the newer approval.
+    The version the person saw is checked where the send claims the outbox row, under the
+    draft's lock (sending.py owns the claim), so what goes out is the approval they looked at.
     """
-    with _stale_shows_change(sessions, draft_id), sessions() as session:
-        draft = draft_for(session, draft_id, user)
-        crud.check_version(draft, expected_version)
-    return sending.send_draft(
-        sessions, draft_id, sender=sender, by=user.email, mail_from=mail_from, policy=policy
-    )
+    with _stale_shows_change(sessions, draft_id):
+        with sessions() as session:
+            draft_for(session, draft_id, user)
+        return sending.send_draft(
+            sessions,
+            draft_id,
+            sender=sender,
+            by=user.email,
+            mail_from=mail_from,
+            policy=policy,
+            expected_version=expected_version,
+        )
 
 
 def reassign(

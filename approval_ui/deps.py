@@ -14,6 +14,7 @@ from agent.drafting import Drafter
 from approval_ui import auth, csrf
 from approval_ui.desk_cache import DeskCache
 from approval_ui.generation_reader import GenerationReader
+from approval_ui.login_throttle import LoginThrottle
 from approval_ui.permissions import NotAuthenticatedError, Principal, require_role
 from approval_ui.sending import Sender, make_sender
 from samdesk.config import Settings
@@ -38,6 +39,11 @@ async def get_sessions(request: Request) -> sessionmaker[Session]:
 async def get_cache(request: Request) -> DeskCache:
     cache: DeskCache = request.app.state.cache
     return cache
+
+
+async def get_login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
 
 
 async def get_generation(request: Request) -> int | None:
@@ -142,6 +148,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SessionDep = Annotated[Session, Depends(get_session)]
 CacheDep = Annotated[DeskCache, Depends(get_cache)]
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 GenerationDep = Annotated[int | None, Depends(get_generation)]
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 ManagerUser = Annotated[Principal, Depends(get_manager)]

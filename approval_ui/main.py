@@ -19,6 +19,7 @@ from approval_ui.desk_cache import DeskCache
 from approval_ui.etags import etag
 from approval_ui.generation_reader import GenerationReader
 from approval_ui.limits import BodySizeLimit
+from approval_ui.login_throttle import LoginThrottle
 from approval_ui.permissions import InvalidRequestError, NotAuthenticatedError
 from approval_ui.routes import (  # signal intake (issue 6)
     api,
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, sender: Sender | None = None
         migrate(engine)
         app.state.sessions = session_factory(engine)
         app.state.cache = DeskCache()
+        app.state.login_throttle = LoginThrottle.from_settings(settings)
         app.state.generation = GenerationReader(engine)
         yield
         await app.state.generation.close()

@@ -107,12 +107,22 @@ def claim_due(sessions: sessionmaker[Session], *, holder: str, now: datetime) ->
 
 
 def claim_draft(
-    sessions: sessionmaker[Session], draft_id: int, *, holder: str, now: datetime
+    sessions: sessionmaker[Session],
+    draft_id: int,
+    *,
+    holder: str,
+    now: datetime,
+    expected_version: int | None = None,
 ) -> Claim:
-    """A person's Send: the draft's approved row, now ``sending``, whatever its retry time."""
+    """A person's Send: the draft's approved row, now ``sending``, whatever its retry time.
+
+    ``expected_version`` is the version the person saw; it is checked under the draft's lock,
+    so a draft edited and approved again after they looked is refused, not sent.
+    """
     with sessions() as session, session.begin():
         begin_write(session)
         draft = crud.get_draft(session, draft_id, for_update=True)
+        crud.check_version(draft, expected_version)
         row = crud.queued_message(session, draft)
         if row.status not in CLAIMABLE_BY_A_PERSON:
             raise StateError(_busy(draft_id, row.status))

@@ -80,13 +80,16 @@ def send_draft(
     by: str,
     mail_from: str,
     policy: RetryPolicy | None = None,
+    expected_version: int | None = None,
 ) -> OutboxMessage:
     """A person's Send: the approved revision, exactly as frozen at approval, right now.
 
     It claims the row like the ``samdesk sender`` process does, so the two never both send
     it; a transient failure leaves the row queued for the sender's next retry.
     """
-    claim = claim_draft(sessions, draft_id, holder=holder_id(), now=utcnow())
+    claim = claim_draft(
+        sessions, draft_id, holder=holder_id(), now=utcnow(), expected_version=expected_version
+    )
     attempt = transmit(
         sessions, claim, sender=sender, by=by, mail_from=mail_from, policy=policy or RetryPolicy()
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench import loadgen
+from bench import serve, wrk
 from bench.bench_desk import PG_ADMIN, seed
 from bench.common import RESULTS, Figure, figure, record, scratch
 from samdesk.db import make_engine, session_factory
@@ -50,20 +50,24 @@ def measure(
 ) -> tuple[list[Figure], dict[str, Any]]:
     """One server: /healthz, the queue page and approve, each ``seconds`` of load."""
     where = f"10k drafts, {label}, {workers} worker{'s' if workers > 1 else ''}"
-    with loadgen.samdesk_serve(data_dir, url, workers=workers) as server, scratch("load") as tmp:
-        loadgen.wrk(server.base, loadgen.lua(token, get="/healthz"), 1, tmp)  # warm-up
-        loadgen.wrk(server.base, loadgen.lua(token, get="/"), 1, tmp)
-        rss_start = loadgen.rss_mib(server.pid)
+    with serve.samdesk_serve(data_dir, url, workers=workers) as server, scratch("load") as tmp:
+
+        def load(lua: str, seconds: float) -> dict[str, Any]:
+            return wrk.run(server.base, lua, seconds, tmp, timeout_s=30).figures
+
+        load(wrk.script(token, "/healthz"), 1)  # warm-up
+        load(wrk.script(token, "/"), 1)
+        rss_start = serve.rss_mib(server.pid)
         load_before = os.getloadavg()[0]
-        health = loadgen.wrk(server.base, loadgen.lua(token, get="/healthz"), seconds, tmp)
-        page = loadgen.wrk(server.base, loadgen.lua(token, get="/"), seconds, tmp)
-        approve = loadgen.wrk(server.base, loadgen.lua(token, approve=ids), seconds, tmp)
+        health = load(wrk.script(token, "/healthz"), seconds)
+        page = load(wrk.script(token, "/"), seconds)
+        approve = load(wrk.script(token, approve=ids), seconds)
         load_after = os.getloadavg()[0]
-        rss_end = loadgen.rss_mib(server.pid)
-        rss_peak = loadgen.rss_mib(server.pid, "VmHWM")
+        rss_end = serve.rss_mib(server.pid)
+        rss_peak = serve.rss_mib(server.pid, "VmHWM")
     engine = make_engine(url)
     with session_factory(engine)() as session:
-        check = loadgen.outbox_check(session)
+        check = serve.outbox_check(session)
     engine.dispose()
     if approve["requests"] > len(ids):
         print(f"  note: {approve['requests']} approves for {len(ids)} ids: some repeated")
@@ -121,7 +125,7 @@ def run_database(
 
 
 def run(drafts: int, seconds: float, databases: list[str]) -> tuple[list[Figure], dict[str, Any]]:
-    workers = [1, 2] if loadgen.serve_supports_workers() else [1]
+    workers = [1, 2] if serve.serve_supports_workers() else [1]
     extra: dict[str, Any] = {
         "load_generator": "wrk -t1 -c4, loopback",
         "server": "samdesk serve" + (" (and --workers 2)" if len(workers) > 1 else ""),

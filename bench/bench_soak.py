@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import loadgen
+from bench import serve, wrk
 from bench.bench_desk import seed
 from bench.bench_load import drop_pg_database, pg_database
 from bench.common import RESULTS, figure, record, scratch
@@ -29,28 +29,28 @@ def soak(url: str, data_dir: Path, drafts: int, minutes: float) -> dict[str, Any
     seeded = seed(url, drafts)
     samples: list[tuple[float, float]] = []
     loads: list[float] = []
-    with loadgen.samdesk_serve(data_dir, url) as server, scratch("soak") as tmp:
-        loadgen.wrk(server.base, loadgen.lua(seeded.token, get="/"), 2, tmp)  # warm-up
-        start_rss = loadgen.rss_mib(server.pid)
+    with serve.samdesk_serve(data_dir, url) as server, scratch("soak") as tmp:
+        wrk.run(server.base, wrk.script(seeded.token, "/"), 2, tmp, timeout_s=30)  # warm-up
+        start_rss = serve.rss_mib(server.pid)
         stop = threading.Event()
         began = time.monotonic()
 
         def sample() -> None:
             while not stop.wait(30):
-                samples.append((time.monotonic() - began, loadgen.rss_mib(server.pid)))
+                samples.append((time.monotonic() - began, serve.rss_mib(server.pid)))
                 loads.append(os.getloadavg()[0])
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        script = loadgen.lua(seeded.token, mixed=seeded.pending)
-        result = loadgen.wrk(server.base, script, minutes * 60, tmp)
+        lua = wrk.script(seeded.token, mixed=seeded.pending)
+        result = wrk.run(server.base, lua, minutes * 60, tmp, timeout_s=30).figures
         stop.set()
         sampler.join()
-        end_rss = loadgen.rss_mib(server.pid)
-        peak_rss = loadgen.rss_mib(server.pid, "VmHWM")
+        end_rss = serve.rss_mib(server.pid)
+        peak_rss = serve.rss_mib(server.pid, "VmHWM")
     engine = make_engine(url)
     with session_factory(engine)() as session:
-        check = loadgen.outbox_check(session)
+        check = serve.outbox_check(session)
     engine.dispose()
     return {
         "minutes": minutes,

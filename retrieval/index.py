@@ -33,6 +33,9 @@ from retrieval.embeddings import Embedder
 from samdesk.errors import ConfigError
 
 GENERATION = "samdesk_generation"
+MAX_HELD_CHUNKS = 250_000
+"""Accounts held in memory are bounded: 250k chunks of 384 float32s are ~370 MiB. A SAM's
+accounts fit many times over; a team's hundreds of accounts evict the least recently used."""
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,11 @@ class VectorIndex:
         collection: str = "samdesk",
         *,
         revalidate_s: float = 1.0,
+        max_held_chunks: int = MAX_HELD_CHUNKS,
     ):
         self.embedder = embedder
         self.revalidate_s = revalidate_s
+        self.max_held_chunks = max_held_chunks
         self._client = client
         self.collection_name = f"{collection}-{slug(embedder.name)}"[:63]
         self._collection = client.get_or_create_collection(
@@ -218,7 +223,7 @@ class VectorIndex:
                 if stored != self._generation:
                     self._accounts.clear()
                     self._generation = stored
-            held = self._accounts.get(account_id)
+            held = self._accounts.pop(account_id, None)  # put back last: the most recent
             if held is None:
                 # Read after the generation above: what is read is at least that new.
                 found = self._collection.get(
@@ -227,8 +232,22 @@ class VectorIndex:
                 )
                 embeddings = found["embeddings"] if found["embeddings"] is not None else []
                 held = AccountVectors.from_records(account_id, _chunks(found), embeddings)
-                self._accounts[account_id] = held
+            self._accounts[account_id] = held
+            self._evict()
             return held
+
+    @property
+    def held_chunks(self) -> int:
+        """How many chunks this index holds in memory now (at most ``max_held_chunks``, unless
+        one account alone has more)."""
+        return sum(len(held.chunks) for held in self._accounts.values())
+
+    def _evict(self) -> None:
+        """Forget the least recently searched accounts while over the bound; never the last
+        one, which a search is about to use."""
+        total = self.held_chunks
+        while total > self.max_held_chunks and len(self._accounts) > 1:
+            total -= len(self._accounts.pop(next(iter(self._accounts))).chunks)
 
     def _stored_generation(self) -> object:
         collection = self._client.get_collection(self.collection_name, embedding_function=None)

@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy.exc import DBAPIError
 
-from samdesk import cli_redteam, cli_sender, llm_server, logs
+# Startup stays fast because this module and the cli_* modules it wires in import only typer,
+# rich and the settings at module level. The heavy parts (the runtime with its index and model
+# client, SQLAlchemy and Alembic, the desk server) are imported inside the commands that use
+# them, so `samdesk --help` and `samdesk <command> --help` never load them
+# (tests/samdesk/test_cli_startup.py checks this).
+from samdesk import cli_redteam, cli_sender, logs
 from samdesk.cli_db import db_app
 from samdesk.cli_eval import eval_app
 from samdesk.cli_users import seed_demo_team, users_app
 from samdesk.cli_watch import watch_app
 from samdesk.config import Settings, get_settings
 from samdesk.errors import SamdeskError
-from samdesk.runtime import Runtime
+
+if TYPE_CHECKING:
+    from samdesk.runtime import Runtime
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 draft_app = typer.Typer(
@@ -53,10 +58,10 @@ def main() -> None:
     except SamdeskError as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
         sys.exit(1)
-    except (DBAPIError, sqlite3.Error) as exc:
+    except Exception as exc:
         from approval_ui.db_errors import unavailable
 
-        outage = unavailable(exc)
+        outage = unavailable(exc)  # None unless a database (SQLAlchemy or sqlite3) is out
         if outage is None:
             raise
         err.print(f"[red]error:[/red] {outage}", soft_wrap=True, highlight=False)
@@ -68,6 +73,8 @@ def _as_of(value: datetime | None) -> datetime:
 
 
 def _runtime() -> Runtime:
+    from samdesk.runtime import Runtime
+
     return Runtime.open(get_settings())
 
 
@@ -212,6 +219,8 @@ def serve(
 @llm_app.command("serve")
 def llm_serve() -> None:
     """Run the embedded SmolLM2 model as an OpenAI-compatible server on loopback."""
+    from samdesk import llm_server
+
     settings = get_settings()
     console.print(
         f"Serving {llm_server.model_path().name} on "
@@ -227,6 +236,8 @@ def demo(
     as_of: AsOf = None,
 ) -> None:
     """Ingest the sample accounts, draft for each, and open the desk."""
+    from samdesk.runtime import Runtime
+
     settings = get_settings()
     runtime = Runtime.open(settings)
     server = _ensure_model(settings)
@@ -243,6 +254,8 @@ def demo(
 
 
 def _ensure_model(settings: Settings) -> subprocess.Popen[bytes] | None:
+    from samdesk import llm_server
+
     if settings.llm_endpoint().provider != "embedded" or llm_server.is_up(settings):
         return None
     console.print("Starting the embedded model server…")

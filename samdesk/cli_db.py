@@ -8,18 +8,21 @@ release, or to check which revisions a database is at.
 from __future__ import annotations
 
 import typer
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from rich.console import Console
 
 from samdesk.config import get_settings
-from samdesk.db import MIGRATIONS, make_engine, migrate
 
+# Alembic and SQLAlchemy load inside the commands: `samdesk --help` stays fast (see cli.py).
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 console = Console()
 
 
 def _applied_and_heads() -> tuple[set[str], set[str]]:
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from samdesk.db import MIGRATIONS, make_engine
+
     engine = make_engine(get_settings().resolved_database_url)
     try:
         with engine.connect() as connection:
@@ -32,6 +35,8 @@ def _applied_and_heads() -> tuple[set[str], set[str]]:
 @db_app.command("upgrade")
 def upgrade() -> None:
     """Apply every migration not yet applied (idempotent)."""
+    from samdesk.db import make_engine, migrate
+
     engine = make_engine(get_settings().resolved_database_url)
     try:
         migrate(engine)

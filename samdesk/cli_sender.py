@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 
 from samdesk.config import get_settings
-from samdesk.db import make_engine, migrate, session_factory
 
 console = Console()
 err = Console(stderr=True)
@@ -33,6 +32,7 @@ def sender(
     killed sender left unfinished as unknown, and expire stale approval requests."""
     from approval_ui.delivery import make_sender
     from approval_ui.outbox_worker import OutboxWorker
+    from samdesk.db import make_engine, migrate, session_factory
 
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
-from approval_ui import auth, users
-from approval_ui.permissions import ROLES, Principal
 from samdesk.config import get_settings
-from samdesk.db import make_engine, migrate, session_factory, transaction
 from samdesk.errors import SamdeskError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+# The desk's modules (and with them SQLAlchemy) load inside the commands, so that
+# `samdesk --help` stays fast (see cli.py). The roles are spelled out here for the help text
+# for the same reason; tests/samdesk/test_cli_startup.py keeps them equal to the desk's.
+ROLES = ("sam", "manager", "admin")  # approval_ui.permissions.ROLES
 
 users_app = typer.Typer(
     help="Desk users (sam, manager, admin) and their API tokens.", no_args_is_help=True
@@ -21,13 +25,13 @@ users_app = typer.Typer(
 token_app = typer.Typer(help="API tokens for integrations (stored hashed).", no_args_is_help=True)
 users_app.add_typer(token_app, name="token")
 console = Console()
-# The shell of the server is trusted like an admin (it can read the database anyway).
-OPERATOR = Principal(0, "cli", "samdesk CLI", "admin", "token")
 
 RoleOption = Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")]
 
 
 def _sessions() -> sessionmaker[Session]:
+    from samdesk.db import make_engine, migrate, session_factory
+
     engine = make_engine(get_settings().resolved_database_url)
     migrate(engine)
     return session_factory(engine)
@@ -50,6 +54,9 @@ def add(
     ] = "",
 ) -> None:
     """Add a user who signs in with EMAIL and a password (argon2-hashed)."""
+    from approval_ui import users
+    from samdesk.db import transaction
+
     with transaction(_sessions()) as session:
         user = users.create_user(session, email=email, name=name, role=role, password=password)
         console.print(f"Added {user.email} ({user.role}).")
@@ -58,6 +65,8 @@ def add(
 @users_app.command("list")
 def list_users() -> None:
     """Everyone who can sign in, with role and status."""
+    from approval_ui import users
+
     table = Table("id", "email", "name", "role", "status")
     with _sessions()() as session:
         for user in users.list_users(session):
@@ -74,6 +83,9 @@ def set_user(
     password: Annotated[bool, typer.Option("--password", help="prompt for a new password")] = False,
 ) -> None:
     """Change a user's role, deactivate or reactivate them, or reset their password."""
+    from approval_ui import users
+    from samdesk.db import transaction
+
     new_password = (
         typer.prompt("New password", hide_input=True, confirmation_prompt=True)
         if password
@@ -91,6 +103,9 @@ def token_create(
     email: str, name: Annotated[str, typer.Option(help="What integration uses the token")]
 ) -> None:
     """A new API token acting as EMAIL; the secret is printed once and never stored."""
+    from approval_ui import auth, users
+    from samdesk.db import transaction
+
     with transaction(_sessions()) as session:
         issued = auth.create_token(session, users.user_by_email(session, email), name)
     console.print(f"Token {issued.id} ({issued.name}) for {email}; store it now, it is shown once:")
@@ -100,6 +115,8 @@ def token_create(
 @token_app.command("list")
 def token_list(email: Annotated[str | None, typer.Option(help="Only this user's")] = None) -> None:
     """Tokens with their owner, prefix, last use and status (never the secret)."""
+    from approval_ui import auth, users
+
     table = Table("id", "owner", "name", "prefix", "created", "last used", "status")
     with _sessions()() as session:
         owner_id = users.user_by_email(session, email).id if email else None
@@ -120,13 +137,22 @@ def token_list(email: Annotated[str | None, typer.Option(help="Only this user's"
 @token_app.command("revoke")
 def token_revoke(token_id: int) -> None:
     """Revoke token TOKEN_ID: requests carrying it get 401 from now on."""
+    from approval_ui import auth
+    from approval_ui.permissions import Principal
+    from samdesk.db import transaction
+
+    # The shell of the server is trusted like an admin (it can read the database anyway).
+    operator = Principal(0, "cli", "samdesk CLI", "admin", "token")
     with transaction(_sessions()) as session:
-        auth.revoke_token(session, token_id, by=OPERATOR)
+        auth.revoke_token(session, token_id, by=operator)
     console.print(f"Revoked token {token_id}.")
 
 
 def seed_demo_team(sessions: sessionmaker[Session]) -> None:
     """For ``samdesk demo``: the sample team, only when the desk has no users at all."""
+    from approval_ui import users
+    from samdesk.db import transaction
+
     with transaction(sessions) as session:
         seeded = users.seed_demo_users(session)
     if seeded:
@@ -142,6 +168,8 @@ def seed_demo_team(sessions: sessionmaker[Session]) -> None:
 
 
 def _exists(session: Session, email: str) -> bool:
+    from approval_ui import users
+
     try:
         users.user_by_email(session, email)
     except SamdeskError:

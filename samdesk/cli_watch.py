@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 
 from samdesk.config import get_settings
-from samdesk.db import transaction
-from samdesk.runtime import Runtime
+
+if TYPE_CHECKING:
+    from samdesk.runtime import Runtime
 
 watch_app = typer.Typer(no_args_is_help=True)  # merged into the main app: no group name
 sources_app = typer.Typer(
@@ -28,6 +28,10 @@ LABELLED = Path(__file__).resolve().parent.parent / "tests" / "retrieval" / "tri
 
 
 def _runtime() -> Runtime:
+    # The runtime (index, model client, database) loads only in the commands that use it, and
+    # so do SQLAlchemy and samdesk.db below: `samdesk --help` stays fast (see cli.py).
+    from samdesk.runtime import Runtime
+
     return Runtime.open(get_settings())
 
 
@@ -139,6 +143,7 @@ def add_folder(
 def add_webhook(name: str) -> None:
     """Create a webhook sender; its token and signing secret are shown once, here."""
     from retrieval.sources.registry import add_webhook as create
+    from samdesk.db import transaction
 
     runtime = _runtime()
     with transaction(runtime.sessions) as session:
@@ -153,6 +158,7 @@ def _add(
     kind: str, name: str, url: str, account: str | None, options: dict[str, str] | None = None
 ) -> None:
     from retrieval.sources.registry import add_source
+    from samdesk.db import transaction
 
     runtime = _runtime()
     with transaction(runtime.sessions) as session:
@@ -191,6 +197,7 @@ def import_file(
     from retrieval.signals import load_signals
     from retrieval.sources.csv_files import load_mapping, read_csv
     from retrieval.sources.intake import RawItem, account_names, drain, enqueue, validate_all
+    from samdesk.db import transaction
 
     runtime = _runtime()
     if path.suffix == ".csv":
@@ -214,6 +221,8 @@ def triage(ctx: typer.Context, limit: int = 30) -> None:
     """Triage signals not yet decided and show the latest decisions with their reasons."""
     if ctx.invoked_subcommand is not None:
         return
+    from sqlalchemy import select
+
     from retrieval.triage import RuleClassifier
     from samdesk.models import TriageDecision
     from samdesk.pacing import SystemClock

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     port: int = 8000
     # The desk refuses request bodies over this many bytes (413) before reading them.
     max_request_bytes: int = Field(default=1_048_576, gt=0)
+    # Sign-in throttling: after this many failed sign-ins for one email (any case), or from
+    # one client address, within login_failure_window_s, further attempts are refused (429)
+    # without checking the password until the window passes. Counted per worker process.
+    login_max_failures_per_email: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_failure_window_s: float = Field(default=900.0, gt=0)
 
     @model_validator(mode="after")
     def _reject_placeholder_secrets(self) -> Settings:

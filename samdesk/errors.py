@@ -94,3 +94,14 @@ class DatabaseUnavailableError(SamdeskError):
     """The database refused a write (full, locked, unreachable); nothing of it was saved."""
 
     http_status = 503
+
+
+class RateLimitedError(SamdeskError):
+    """Too many requests of one kind (e.g. failed sign-ins); ``retry_after_s`` says when the
+    caller may try again (the HTTP ``Retry-After`` header)."""
+
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

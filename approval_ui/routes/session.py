@@ -1,4 +1,8 @@
-"""Sign in and sign out: a password form that starts a server-side session."""
+"""Sign in and sign out: a password form that starts a server-side session.
+
+Failed sign-ins are throttled per email and per client address (:mod:`approval_ui.login_throttle`):
+a locked-out attempt is answered 429 with ``Retry-After`` before the password is looked at.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from approval_ui import auth, csrf, users
-from approval_ui.deps import CurrentUser, SessionDep, SessionsDep, SettingsDep
+from approval_ui.deps import (
+    CurrentUser,
+    LoginThrottleDep,
+    SessionDep,
+    SessionsDep,
+    SettingsDep,
+)
+from approval_ui.login_throttle import LoginThrottledError
 from approval_ui.permissions import NotAuthenticatedError
 from approval_ui.templating import render
 from samdesk.db import transaction
@@ -27,6 +39,12 @@ def safe_next(target: str | None) -> str:
 def login_form(
     request: Request, session: SessionDep, next: str | None = None, error: str | None = None
 ) -> Response:
+    return _login_page(request, session, next, error, status_code=401 if error else 200)
+
+
+def _login_page(
+    request: Request, session: Session, next: str | None, error: str | None, *, status_code: int
+) -> Response:
     token = request.cookies.get(csrf.LOGIN_COOKIE) or csrf.new_login_token()
     page = render(
         request,
@@ -38,7 +56,7 @@ def login_form(
             "error": error,
             "no_users": users.count_users(session) == 0,
         },
-        status_code=401 if error else 200,
+        status_code=status_code,
     )
     page.set_cookie(csrf.LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login")
     return page
@@ -49,17 +67,29 @@ def login(
     request: Request,
     sessions: SessionsDep,
     settings: SettingsDep,
+    throttle: LoginThrottleDep,
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     try:
+        attempt = throttle.begin(email, request.client.host if request.client else None)
+    except LoginThrottledError as refused:  # the password is not even looked at
+        with sessions() as session:
+            page = _login_page(request, session, next, str(refused), status_code=429)
+        page.headers["Retry-After"] = str(refused.retry_after_s)
+        return page
+    try:
         with transaction(sessions) as session:
             user = auth.authenticate(session, email, password)
             token = auth.start_session(session, user)
-    except NotAuthenticatedError as exc:
+    except NotAuthenticatedError as exc:  # already counted as a failure by begin()
         with sessions() as session:
             return login_form(request, session, next, str(exc))
+    except BaseException:
+        attempt.cancel()  # no verdict on the password (e.g. the database is down)
+        raise
+    attempt.succeeded()
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         auth.SESSION_COOKIE,

@@ -24,12 +24,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from approval_ui import crud, users
 from approval_ui.auth import hash_password
+from approval_ui.delivery import SMTPSender
 from approval_ui.main import create_app
+from approval_ui.outbox_worker import OutboxWorker
 from approval_ui.sending import OutboxFolderSender, Sender, send_draft
+from retrieval.plans import load_plan
 from samdesk.config import Settings
 from samdesk.db import transaction
-from samdesk.models import Account, AuditEvent, Draft, OutboxMessage
-from tests.factories import draft_result, ensure_account
+from samdesk.models import Account, AuditEvent, Draft, OutboxMessage, utcnow
+from samdesk.pacing import ManualClock
+from tests.conftest import SAMPLES
+from tests.factories import draft_result, ensure_account, make_draft
 
 REVIEWER = "sarah.chen@northwind.example"  # the SAM the ``client`` fixture signs in as
 OTHER_SAM = "marcus.okafor@northwind.example"
@@ -177,6 +182,28 @@ def eml_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.eml")) if folder.exists() else []
 
 
+@pytest.fixture
+def clock() -> ManualClock:
+    """A hand-moved clock starting now, for the outbox sender worker."""
+    return ManualClock(utcnow())
+
+
+def smtp_worker(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    port: int,
+    *,
+    clock: ManualClock,
+    timeout_s: float = 5.0,
+    **overrides: object,
+) -> OutboxWorker:
+    """The outbox sender worker, sending over SMTP to ``127.0.0.1:port`` on ``clock``;
+    ``overrides`` change its settings (``send_backoff_s``, ``send_max_attempts``...)."""
+    tuned = settings.model_copy(update=overrides) if overrides else settings
+    transport = SMTPSender("127.0.0.1", port, timeout_s=timeout_s)
+    return OutboxWorker(sessions, transport, settings=tuned, clock=clock)
+
+
 @dataclass
 class Desk:
     """The storage-layer actions, each in its own committed transaction, as routes do them."""
@@ -218,6 +245,12 @@ class Desk:
             crud.reject(session, draft, by=kwargs.pop("by", self.actor), reason=reason, **kwargs)
             _ = draft.revisions
             return draft
+
+    def approved_draft(self, **kwargs: Any) -> int:
+        """A new draft (as :func:`tests.factories.make_draft`), approved: one queued outbox row."""
+        draft_id = make_draft(self.sessions, **kwargs)
+        self.approve(draft_id)
+        return draft_id
 
     def send(
         self, draft_id: int, *, sender: Sender | None = None, mail_from: str | None = None
@@ -354,3 +387,15 @@ def owned_draft(
         draft = crud.create_draft(session, result=result)
         session.flush()
         return draft.id
+
+
+def acme_plan_draft(sessions: sessionmaker[Session]) -> int:
+    """A pending draft on the real Acme plan (regenerating replays the plan's prompt)."""
+    draft_id = owned_draft(sessions)
+    with transaction(sessions) as session:
+        account = session.get_one(Account, "acme-financial")
+        if not account.plan:
+            plan, errors = load_plan(SAMPLES / "accounts" / "acme-financial.md")
+            assert plan is not None and not errors
+            account.plan = plan.model_dump(mode="json")
+    return draft_id

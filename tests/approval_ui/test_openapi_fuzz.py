@@ -35,8 +35,7 @@ from approval_ui import auth, crud
 from approval_ui.deps import get_drafter
 from samdesk.db import transaction
 from samdesk.models import User
-from tests.approval_ui.conftest import ADMIN, Desk, owned_draft
-from tests.approval_ui.test_state_machine import acme_plan_draft
+from tests.approval_ui.conftest import ADMIN, Desk, acme_plan_draft, owned_draft
 
 EXAMPLES = 8  # per operation and mode: ~30 operations x 2 modes stay well under a minute
 REWRITE = json.dumps(

@@ -10,30 +10,27 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from approval_ui.delivery import SMTPSender
 from approval_ui.outbox_worker import OutboxWorker
 from samdesk.config import Settings
-from samdesk.models import OutboxMessage, utcnow
+from samdesk.models import OutboxMessage
 from samdesk.pacing import ManualClock
-from tests.approval_ui.conftest import OTHER_SAM, REVIEWER, Desk, SMTPServer
-from tests.factories import make_draft
+from tests.approval_ui.conftest import OTHER_SAM, REVIEWER, Desk, SMTPServer, smtp_worker
 from tests.invariants import assert_outbox_invariants
 
 
 @pytest.fixture
 def sender(
-    sessions: sessionmaker[Session], settings: Settings, smtp_server: SMTPServer
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    smtp_server: SMTPServer,
+    clock: ManualClock,
 ) -> OutboxWorker:
-    transport = SMTPSender(smtp_server.host, smtp_server.port, timeout_s=5)
-    return OutboxWorker(sessions, transport, settings=settings, clock=ManualClock(utcnow()))
+    return smtp_worker(sessions, settings, smtp_server.port, clock=clock)
 
 
-def unknown_send(
-    desk: Desk, sessions: sessionmaker[Session], smtp: SMTPServer, sender: OutboxWorker
-) -> int:
+def unknown_send(desk: Desk, smtp: SMTPServer, sender: OutboxWorker) -> int:
     """A draft whose send lost its connection after DATA; returns the outbox row id."""
-    draft_id = make_draft(sessions)
-    desk.approve(draft_id)
+    draft_id = desk.approved_draft()
     smtp.handler.drop_at = "DATA"
     assert sender.tick().unknown == 1
     smtp.handler.drop_at = None
@@ -44,11 +41,10 @@ def unknown_send(
 def test_the_outbox_page_shows_unknown_sends_with_both_choices(
     client: TestClient,
     desk: Desk,
-    sessions: sessionmaker[Session],
     smtp_server: SMTPServer,
     sender: OutboxWorker,
 ) -> None:
-    row_id = unknown_send(desk, sessions, smtp_server, sender)
+    row_id = unknown_send(desk, smtp_server, sender)
 
     page = client.get("/outbox").text
 
@@ -65,7 +61,7 @@ def test_it_was_delivered_marks_the_send_sent_and_audits_who_said_so(
     smtp_server: SMTPServer,
     sender: OutboxWorker,
 ) -> None:
-    row_id = unknown_send(desk, sessions, smtp_server, sender)
+    row_id = unknown_send(desk, smtp_server, sender)
     [row] = [r for r in client.get("/api/outbox").json() if r["id"] == row_id]
 
     response = client.post(
@@ -101,7 +97,7 @@ def test_send_again_requeues_the_same_message_id_for_the_sender(
     smtp_server: SMTPServer,
     sender: OutboxWorker,
 ) -> None:
-    row_id = unknown_send(desk, sessions, smtp_server, sender)
+    row_id = unknown_send(desk, smtp_server, sender)
 
     response = client.post(
         f"/api/outbox/{row_id}/resolve", json={"outcome": "send_again", "note": "bounced"}
@@ -129,7 +125,7 @@ def test_only_the_owner_resolves_and_only_an_unknown_send(
     smtp_server: SMTPServer,
     sender: OutboxWorker,
 ) -> None:
-    row_id = unknown_send(desk, sessions, smtp_server, sender)
+    row_id = unknown_send(desk, smtp_server, sender)
     other = signed_in(OTHER_SAM)
     body = {"outcome": "delivered"}
 
@@ -146,8 +142,7 @@ def test_only_the_owner_resolves_and_only_an_unknown_send(
     with sessions() as session:
         assert session.get_one(OutboxMessage, row_id).status == "unknown"
 
-    draft_id = make_draft(sessions)
-    desk.approve(draft_id)
+    draft_id = desk.approved_draft()
     [queued] = desk.outbox(draft_id)
     refused = client.post(f"/api/outbox/{queued.id}/resolve", json=body)
     assert refused.status_code == 409 and "only a send whose outcome is unknown" in refused.text

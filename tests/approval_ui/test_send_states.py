@@ -25,17 +25,10 @@ from approval_ui.sending import transmit
 from samdesk.config import Settings
 from samdesk.db import transaction
 from samdesk.errors import StateError
-from samdesk.models import OutboxMessage, utcnow
+from samdesk.models import OutboxMessage
 from samdesk.pacing import ManualClock
-from tests.approval_ui.conftest import Desk, RecordingHandler, SMTPServer, free_port
-from tests.factories import make_draft
+from tests.approval_ui.conftest import Desk, RecordingHandler, SMTPServer, free_port, smtp_worker
 from tests.invariants import assert_outbox_invariants
-
-
-def approved(desk: Desk, sessions: sessionmaker[Session]) -> int:
-    draft_id = make_draft(sessions)
-    desk.approve(draft_id)
-    return draft_id
 
 
 def worker(
@@ -47,19 +40,13 @@ def worker(
     timeout_s: float = 5.0,
     **overrides: object,
 ) -> OutboxWorker:
-    tuned = settings.model_copy(update={"send_backoff_s": 30.0, **overrides})
-    return OutboxWorker(
-        sessions, SMTPSender("127.0.0.1", port, timeout_s=timeout_s), settings=tuned, clock=clock
-    )
+    """The sender worker on ``clock``, whose first retry after a 4xx comes 30 s later."""
+    overrides = {"send_backoff_s": 30.0, **overrides}
+    return smtp_worker(sessions, settings, port, clock=clock, timeout_s=timeout_s, **overrides)
 
 
 def ids_seen(handler: RecordingHandler) -> list[str]:
     return [str(message_from_bytes(raw)["Message-ID"]) for raw in handler.data_seen]
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(utcnow())
 
 
 def test_a_4xx_is_retried_with_doubling_backoff_then_sent_exactly_once(
@@ -69,7 +56,7 @@ def test_a_4xx_is_retried_with_doubling_backoff_then_sent_exactly_once(
     smtp_server: SMTPServer,
     clock: ManualClock,
 ) -> None:
-    draft_id = approved(desk, sessions)
+    draft_id = desk.approved_draft()
     smtp_server.handler.data_replies = ["451 try later", "452 out of space"]
     sender = worker(sessions, settings, smtp_server.port, clock)
     start = clock.now()
@@ -116,7 +103,7 @@ def test_a_4xx_until_the_last_attempt_fails_the_row_with_the_reason(
     smtp_server: SMTPServer,
     clock: ManualClock,
 ) -> None:
-    draft_id = approved(desk, sessions)
+    draft_id = desk.approved_draft()
     smtp_server.handler.data_reply = "451 mailbox busy"
     sender = worker(sessions, settings, smtp_server.port, clock, send_max_attempts=3)
 
@@ -144,7 +131,7 @@ def test_4xx_at_any_step_is_retried_and_5xx_fails_at_once(
     reply: str,
     status: str,
 ) -> None:
-    draft_id = approved(desk, sessions)
+    draft_id = desk.approved_draft()
     setattr(smtp_server.handler, f"{step.lower()}_reply", reply)
     sender = worker(sessions, settings, smtp_server.port, clock)
 
@@ -171,7 +158,7 @@ def test_a_connection_lost_before_data_is_transient_and_sent_later(
     clock: ManualClock,
     step: str,
 ) -> None:
-    draft_id = approved(desk, sessions)
+    draft_id = desk.approved_draft()
     smtp_server.handler.drop_at = step  # type: ignore[assignment]
     sender = worker(sessions, settings, smtp_server.port, clock)
 
@@ -191,7 +178,7 @@ def test_a_connection_lost_after_data_is_unknown_and_never_resent(
     smtp_server: SMTPServer,
     clock: ManualClock,
 ) -> None:
-    draft_id = approved(desk, sessions)
+    draft_id = desk.approved_draft()
     smtp_server.handler.drop_at = "DATA"
     sender = worker(sessions, settings, smtp_server.port, clock)
 
@@ -218,7 +205,7 @@ def test_a_server_stalling_past_the_timeout_after_data_is_unknown(
     smtp_server: SMTPServer,
     clock: ManualClock,
 ) -> None:
-    draft_id = approved(desk, sessions)
+    draft_id = desk.approved_draft()
     smtp_server.handler.stall_data_s = 3.0
     sender = worker(sessions, settings, smtp_server.port, clock, timeout_s=0.5)
 
@@ -230,7 +217,7 @@ def test_a_server_stalling_past_the_timeout_after_data_is_unknown(
 def test_a_refused_connection_is_retried_until_the_server_is_back(
     desk: Desk, sessions: sessionmaker[Session], settings: Settings, clock: ManualClock
 ) -> None:
-    draft_id = approved(desk, sessions)
+    draft_id = desk.approved_draft()
     port = free_port()
     sender = worker(sessions, settings, port, clock)
 
@@ -267,7 +254,7 @@ def test_a_row_left_sending_by_a_dead_holder_becomes_unknown_and_is_not_sent(
     smtp_server: SMTPServer,
     clock: ManualClock,
 ) -> None:
-    dead, alive = approved(desk, sessions), approved(desk, sessions)
+    dead, alive = desk.approved_draft(), desk.approved_draft()
     host = socket.gethostname()
     claim_due(sessions, holder=f"{host}:{dead_pid()}:gone", now=clock.now())
     claim_due(sessions, holder=f"{host}:{os.getpid()}:busy", now=clock.now())
@@ -297,7 +284,7 @@ def test_a_holder_presumed_dead_still_records_what_really_happened(
     smtp_server: SMTPServer,
     clock: ManualClock,
 ) -> None:
-    draft_id = approved(desk, sessions)
+    draft_id = desk.approved_draft()
     sender = worker(sessions, settings, smtp_server.port, clock)
     claim = claim_due(sessions, holder=sender.holder, now=clock.now())
     assert claim is not None
@@ -325,7 +312,7 @@ def test_a_person_resolving_first_wins_over_a_late_outcome(
     smtp_server: SMTPServer,
     clock: ManualClock,
 ) -> None:
-    draft_id = approved(desk, sessions)
+    draft_id = desk.approved_draft()
     sender = worker(sessions, settings, smtp_server.port, clock)
     claim = claim_due(sessions, holder=sender.holder, now=clock.now())
     assert claim is not None

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from approval_ui import actions
+from approval_ui.permissions import Principal
 from approval_ui.sending import OutboxFolderSender, SMTPSender, make_sender
-from samdesk.errors import SendError, StateError
+from samdesk.errors import ConflictError, SendError, StateError
 from tests.approval_ui.conftest import REVIEWER, Desk, SMTPServer, eml_files
 from tests.conftest import make_settings
 from tests.factories import make_draft
@@ -276,3 +278,41 @@ def test_make_sender_follows_the_settings(tmp_path: Path) -> None:
         "u",
         "s3cret-value",
     )
+
+
+def test_a_send_refuses_an_approval_made_after_the_sender_looked(
+    desk: Desk,
+    sessions: sessionmaker[Session],
+    outbox_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Edited and approved again by someone else between the permission check and the claim:
+    the person who pressed Send saw the older approval, so nothing goes out."""
+    draft_id = make_draft(sessions, body=BODY)
+    seen = desk.approve(draft_id).version
+    checked = actions.draft_for
+
+    def and_meanwhile_someone_edits_and_approves(*args: object, **kwargs: object) -> object:
+        draft = checked(*args, **kwargs)  # type: ignore[arg-type]
+        desk.edit(draft_id, body=BODY + "\nP.S. a later change\n", by="dana@northwind.example")
+        desk.approve(draft_id, by="dana@northwind.example")
+        return draft
+
+    monkeypatch.setattr(actions, "draft_for", and_meanwhile_someone_edits_and_approves)
+    manager = Principal(3, "dana@northwind.example", "Dana Whitfield", "manager")
+    with pytest.raises(ConflictError) as refused:
+        actions.send(
+            sessions,
+            draft_id,
+            manager,
+            sender=desk.sender,
+            mail_from=desk.settings.mail_from,
+            expected_version=seen,
+        )
+
+    assert eml_files(outbox_dir) == []
+    now = desk.get(draft_id)
+    assert now.status == "approved" and now.version > seen
+    assert refused.value.current is not None
+    assert refused.value.current["version"] == now.version
+    assert [row.status for row in desk.outbox(draft_id)] == ["cancelled", "queued"]  # unsent

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import bench_load, bench_soak, loadgen
+from bench import bench_load, bench_soak, serve
 from bench.common import scratch
 
 pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
@@ -45,5 +45,5 @@ def test_a_short_soak_edits_and_reapproves_without_errors(tmp_path: Path) -> Non
 def test_the_server_tree_includes_the_process_itself() -> None:
     import os
 
-    assert os.getpid() in loadgen.process_tree(os.getpid())
-    assert loadgen.rss_mib(os.getpid()) > 0
+    assert os.getpid() in serve.process_tree(os.getpid())
+    assert serve.rss_mib(os.getpid()) > 0

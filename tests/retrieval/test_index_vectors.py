@@ -30,3 +30,25 @@ def test_vectors_of_unknown_ids_are_absent(sample_index: VectorIndex) -> None:
     assert sample_index.vectors(["no-such-chunk"]) == {}
     assert sample_index.vectors([]) == {}
     assert len(sample_index.vectors([SIGNAL])[SIGNAL]) == 384
+
+
+
+def test_memory_is_bounded_and_an_evicted_account_is_read_again(
+    sample_index: VectorIndex,
+) -> None:
+    def top(account_id: str) -> list[str]:
+        found = sample_index.search("new CFO", account_id=account_id, k=5, as_of=AS_OF)
+        return [r.chunk.id for r in found]
+
+    acme = top("acme-financial")
+    acme_n = sample_index.held_chunks
+    bluewater = top("bluewater-logistics")
+    bluewater_n = sample_index.held_chunks - acme_n
+    assert acme_n > 0 and bluewater_n > 0
+
+    sample_index.max_held_chunks = max(acme_n, bluewater_n)  # room for one account
+    assert top("acme-financial") == acme
+    assert sample_index.held_chunks == acme_n  # bluewater, least recently used, forgotten
+    assert top("bluewater-logistics") == bluewater  # read from the store again
+    assert sample_index.held_chunks == bluewater_n
+    assert top("acme-financial") == acme

@@ -25,7 +25,7 @@ from samdesk.pacing import ManualClock
 from samdesk.watch import Watcher
 from tests.conftest import make_sessions
 from tests.feed_server import FeedServer
-from tests.samdesk.test_watch import START, TimedModel, make_watcher, sources  # noqa: F401
+from tests.samdesk.conftest import START, TimedModel, make_watcher
 
 LEASE_S = 60.0
 
@@ -46,7 +46,7 @@ class AgeingModel(TimedModel):
 
 
 def test_two_watchers_ticking_at_once_draft_each_trigger_once(
-    sources: FeedServer,  # noqa: F811 - the fixture imported above
+    sources: FeedServer,
     sample_settings: Settings,
     sample_sessions: sessionmaker[Session],
     sample_index: VectorIndex,
