@@ -90,6 +90,12 @@ class ReviewerActions(RuleBasedStateMachine):
     def _stale(self, expected: int | None) -> bool:
         return expected is not None and expected != self.expected.version
 
+    def _refusal(self, expected: int | None, *, wrong_state: bool) -> type[Exception] | None:
+        """What the action must fail with: a stale version first, then a state it refuses."""
+        if self._stale(expected):
+            return ConflictError
+        return StateError if wrong_state else None
+
     def _act(self, reviewer: Principal, call: Any, refusal: type[Exception] | None) -> bool:
         """Run an action; it must fail with ``refusal`` exactly when the model says so."""
         self.run.steps += 1
@@ -135,11 +141,7 @@ class ReviewerActions(RuleBasedStateMachine):
                 current.subject,
                 current.body,
             )
-        refusal: type[Exception] | None = None
-        if self._stale(expected):
-            refusal = ConflictError
-        elif self.expected.status in TERMINAL:
-            refusal = StateError
+        refusal = self._refusal(expected, wrong_state=self.expected.status in TERMINAL)
         done = self._act(
             reviewer,
             lambda: actions.edit(
@@ -160,11 +162,9 @@ class ReviewerActions(RuleBasedStateMachine):
         expected = self._version(reviewer, mode)
         with self.run.sessions() as session:
             flagged = any(f.get("severity") == "error" for f in self._draft(session).findings)
-        refusal: type[Exception] | None = None
-        if self._stale(expected):
-            refusal = ConflictError
-        elif self.expected.status != "pending" or (flagged and not confirm):
-            refusal = StateError
+        refusal = self._refusal(
+            expected, wrong_state=self.expected.status != "pending" or (flagged and not confirm)
+        )
         done = self._act(
             reviewer,
             lambda: actions.approve(
@@ -183,11 +183,7 @@ class ReviewerActions(RuleBasedStateMachine):
     @rule(reviewer=st.sampled_from(REVIEWERS), mode=VERSION, reason=TEXT)
     def reject(self, reviewer: Principal, mode: str, reason: str) -> None:
         expected = self._version(reviewer, mode)
-        refusal: type[Exception] | None = None
-        if self._stale(expected):
-            refusal = ConflictError
-        elif self.expected.status in TERMINAL:
-            refusal = StateError
+        refusal = self._refusal(expected, wrong_state=self.expected.status in TERMINAL)
         done = self._act(
             reviewer,
             lambda: actions.reject(
@@ -201,11 +197,7 @@ class ReviewerActions(RuleBasedStateMachine):
     @rule(reviewer=st.sampled_from(REVIEWERS), mode=VERSION)
     def send(self, reviewer: Principal, mode: str) -> None:
         expected = self._version(reviewer, mode)
-        refusal: type[Exception] | None = None
-        if self._stale(expected):
-            refusal = ConflictError
-        elif self.expected.status != "approved":
-            refusal = StateError
+        refusal = self._refusal(expected, wrong_state=self.expected.status != "approved")
         done = self._act(
             reviewer,
             lambda: actions.send(

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from email import message_from_bytes
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -32,17 +33,10 @@ from tests.invariants import assert_outbox_invariants
 
 
 def worker(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    port: int,
-    clock: ManualClock,
-    *,
-    timeout_s: float = 5.0,
-    **overrides: object,
+    sessions: sessionmaker[Session], settings: Settings, port: int, clock: ManualClock, **kw: Any
 ) -> OutboxWorker:
     """The sender worker on ``clock``, whose first retry after a 4xx comes 30 s later."""
-    overrides = {"send_backoff_s": 30.0, **overrides}
-    return smtp_worker(sessions, settings, port, clock=clock, timeout_s=timeout_s, **overrides)
+    return smtp_worker(sessions, settings, port, clock=clock, **{"send_backoff_s": 30.0, **kw})
 
 
 def ids_seen(handler: RecordingHandler) -> list[str]:
