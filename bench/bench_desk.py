@@ -1,11 +1,11 @@
 """Desk: req/s of the queue page and the approve action with 10k drafts ÷ a trivial endpoint.
 
-The desk runs as ``samdesk serve`` does (uvicorn, one process) in a child process on a free
-loopback port, over SQLite and over PostgreSQL (127.0.0.1:5432, its own ``samdesk_bench``
-database, dropped and re-created). Load comes from a second process: ``wrk`` when installed,
-else a bounded Python loop. Each measurement is a few seconds of closed-loop load; the
-trivial endpoint is ``GET /healthz``. Target: page and approve >= 0.5 of it. The server's
-peak RSS after the load is reported too.
+The desk is ``samdesk serve`` itself (uvicorn, one process; bench/serve.py) in a child
+process on a free loopback port, over SQLite and over PostgreSQL (127.0.0.1:5432, its own
+``samdesk_bench`` database, dropped and re-created). Load comes from a second process:
+``wrk`` when installed, else a bounded Python loop. Each measurement is a few seconds of
+closed-loop load; the trivial endpoint is ``GET /healthz``. Target: page and approve >= 0.5
+of it. The server's peak RSS after the load is reported too.
 
 Repeated views of the queue page are served from the desk's cache until something changes
 (approval_ui/desk_cache.py), which is what a reviewer coming back to the queue gets; the
@@ -18,11 +18,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -35,21 +31,8 @@ from agent.prompts import load_prompt
 from agent.schemas import DraftOutput
 from approval_ui import auth, crud, users
 from bench.closed_loop import load
-from bench.common import (
-    AS_OF,
-    REPEATS,
-    RESULTS,
-    SAMPLES,
-    Figure,
-    bench_env,
-    figure,
-    free_port,
-    median,
-    peak_rss_mib,
-    record,
-    scratch,
-    wait_for_http,
-)
+from bench.common import AS_OF, REPEATS, RESULTS, SAMPLES, Figure, figure, median, record, scratch
+from bench.serve import rss_mib, samdesk_serve
 from retrieval.chunks import plan_chunks, signal_chunk
 from retrieval.index import RetrievedChunk
 from retrieval.plans import load_plan
@@ -169,36 +152,6 @@ def postgres_available() -> bool:
         return False
 
 
-@contextmanager
-def desk_server(data_dir: Path, url: str) -> Iterator[tuple[str, int]]:
-    """``samdesk serve``'s app in a child process; yields its base URL and pid."""
-    port = free_port()
-    env = bench_env(SAMDESK_DATA_DIR=str(data_dir), SAMDESK_DATABASE_URL=url, SAMDESK_ENV="test")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "approval_ui.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base}/healthz")
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-
-
 def durable_commits_per_s(directory: Path, commits: int = 300) -> float:
     """The ceiling under any SQLite write endpoint on this disk: one-row transactions
     committed as the desk commits them (WAL, ``synchronous=FULL``), with nothing else."""
@@ -225,8 +178,9 @@ def run_database(
 ) -> tuple[list[Figure], dict[str, Any]]:
     seeded = seed(url, drafts)
     figures: list[Figure] = []
-    with desk_server(data_dir, url) as (base, pid), scratch("wrk") as tmp:
-        rss_idle = peak_rss_mib(pid)
+    with samdesk_serve(data_dir, url) as server, scratch("wrk") as tmp:
+        base = server.base
+        rss_idle = rss_mib(server.pid, "VmHWM")
         trivial: list[float] = []
         page: list[float] = []
         rendered: list[float] = []
@@ -248,7 +202,7 @@ def run_database(
             page.append(rates[1][0])
             approve.append(rates[2][0])
             rendered.append(rates[3][0])
-        rss = peak_rss_mib(pid)
+        rss = rss_mib(server.pid, "VmHWM")
     where = f"{drafts:,} drafts, {label}"
     figures.append(
         figure(

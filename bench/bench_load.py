@@ -45,11 +45,23 @@ def drop_pg_database(name: str) -> None:
     admin.dispose()
 
 
+def count(n: int) -> str:
+    """``10k`` for whole thousands, else ``1,234``: the figure names results.json keys on."""
+    return f"{n // 1000}k" if n and n % 1000 == 0 else f"{n:,}"
+
+
 def measure(
-    label: str, url: str, data_dir: Path, workers: int, ids: list[int], token: str, seconds: float
+    label: str,
+    url: str,
+    data_dir: Path,
+    workers: int,
+    ids: list[int],
+    token: str,
+    seconds: float,
+    drafts: int,
 ) -> tuple[list[Figure], dict[str, Any]]:
     """One server: /healthz, the queue page and approve, each ``seconds`` of load."""
-    where = f"10k drafts, {label}, {workers} worker{'s' if workers > 1 else ''}"
+    where = f"{count(drafts)} drafts, {label}, {workers} worker{'s' if workers > 1 else ''}"
     with serve.samdesk_serve(data_dir, url, workers=workers) as server, scratch("load") as tmp:
 
         def load(lua: str, seconds: float) -> dict[str, Any]:
@@ -118,14 +130,14 @@ def run_database(
     share = len(seeded.pending) // len(worker_counts)
     for n, workers in enumerate(worker_counts):
         ids = seeded.pending[n * share : (n + 1) * share]
-        found, extra = measure(label, url, data_dir, workers, ids, seeded.token, seconds)
+        found, extra = measure(label, url, data_dir, workers, ids, seeded.token, seconds, drafts)
         figures += found
         info[f"workers_{workers}"] = extra
     return figures, info
 
 
 def run(drafts: int, seconds: float, databases: list[str]) -> tuple[list[Figure], dict[str, Any]]:
-    workers = [1, 2] if serve.serve_supports_workers() else [1]
+    workers = [1, 2] if serve.supports_workers() else [1]
     extra: dict[str, Any] = {
         "load_generator": "wrk -t1 -c4, loopback",
         "server": "samdesk serve" + (" (and --workers 2)" if len(workers) > 1 else ""),

@@ -214,11 +214,3 @@ def bench_env(**overrides: str) -> dict[str, str]:
         **overrides,
     )
     return env
-
-
-def peak_rss_mib(pid: int) -> float:
-    """The high-water mark of a live process's resident memory (Linux ``VmHWM``)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")

@@ -19,6 +19,7 @@ from bench.common import AS_OF, scratch
 
 PROFILES = Path(__file__).resolve().parent / "profiles"
 OWN = ("approval_ui/", "samdesk/", "agent/", "retrieval/")
+ENTRY = "samdesk/cli.py"  # `samdesk serve` is under every sample of the server: not a hot path
 
 
 def profile(name: str, work: Callable[[], None], *, interval: float = 0.0005) -> str:
@@ -49,17 +50,19 @@ def profile_draft(drafts: int) -> str:
 
 
 def profile_queue(seconds: int, *, approve: bool = False) -> str:
-    """py-spy samples the desk server (a child process) while the queue page (or the approve
-    action) is under load."""
+    """py-spy samples the desk server (``samdesk serve``, a child process) while the queue
+    page (or the approve action) is under load."""
     import threading
 
-    from bench.bench_desk import desk_server, seed
+    from bench.bench_desk import seed
     from bench.closed_loop import load
+    from bench.serve import samdesk_serve
 
     with scratch("profile-desk") as tmp:
         url = f"sqlite:///{(tmp / 'data' / 'samdesk.db').resolve()}"
         seeded = seed(url, 10_000)
-        with desk_server(tmp / "data", url) as (base, pid):
+        with samdesk_serve(tmp / "data", url) as server:
+            base = server.base
             load(base, "/", seeded.token, 1, tmp=tmp)  # warm-up
             raw = tmp / "stacks.txt"
             spy = threading.Thread(
@@ -69,7 +72,7 @@ def profile_queue(seconds: int, *, approve: bool = False) -> str:
                         str(Path(sys.executable).with_name("py-spy")),
                         "record",
                         "-p",
-                        str(pid),
+                        str(server.pid),
                         "-d",
                         str(seconds),
                         "-r",
@@ -106,7 +109,9 @@ def summarize(collapsed: str, top: int = 30) -> str:
         total += int(count)
         for frame in set(stack.split(";")):
             inclusive[frame] += int(count)
-    ours = [(f, n) for f, n in inclusive.most_common() if any(p in f for p in OWN)]
+    ours = [
+        (f, n) for f, n in inclusive.most_common() if any(p in f for p in OWN) and ENTRY not in f
+    ]
     lines = [f"{total} samples; inclusive share of samdesk's own functions:"]
     lines += [f"  {n / total:6.1%}  {f}" for f, n in ours[:top]]
     lines += ["", "inclusive share of all functions:"]

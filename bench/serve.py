@@ -1,14 +1,16 @@
-"""The server the load and soak benchmarks measure, started as a user starts it (``samdesk
-serve``, uvicorn's worker processes included) so the figures are the deployed desk's; its
-memory summed over those processes; and the outbox invariant every approval under load keeps.
+"""The desk every server benchmark measures (desk, load, soak, and profile_paths' py-spy),
+started as a user starts it (``samdesk serve``, uvicorn's worker processes included) so the
+figures are the deployed desk's; its memory summed over those processes; and the outbox
+invariant every approval under load keeps.
 
-It listens on loopback only; load comes from bench/wrk.py.
+It listens on loopback only; load comes from bench/closed_loop.py or bench/wrk.py.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from samdesk.models import Draft, OutboxMessage
 SAMDESK = Path(sys.executable).with_name("samdesk")
 
 
-def serve_supports_workers() -> bool:
+def supports_workers() -> bool:
     """Whether ``samdesk serve`` has ``--workers`` (it runs uvicorn's worker processes)."""
     out = subprocess.run(
         [str(SAMDESK), "serve", "--help"],
@@ -38,12 +40,12 @@ def serve_supports_workers() -> bool:
 @dataclass
 class Server:
     base: str
-    pid: int
+    pid: int  # the ``samdesk serve`` process: uvicorn itself, or the parent of its workers
 
 
 @contextmanager
 def samdesk_serve(data_dir: Path, url: str, *, workers: int = 1) -> Iterator[Server]:
-    """``samdesk serve`` on a free loopback port, as a user starts it."""
+    """``samdesk serve`` on a free loopback port, as a user starts it; answering /healthz."""
     port = free_port()
     env = bench_env(
         SAMDESK_DATA_DIR=str(data_dir),
@@ -55,24 +57,28 @@ def samdesk_serve(data_dir: Path, url: str, *, workers: int = 1) -> Iterator[Ser
     command = [str(SAMDESK), "serve", "--host", "127.0.0.1", "--port", str(port)]
     if workers > 1:
         command += ["--workers", str(workers)]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    # stderr to a file, not an unread pipe: a long run's error log must never block the server.
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        base = f"http://127.0.0.1:{port}"
         try:
-            wait_for_http(f"{base}/healthz", timeout_s=90)
-        except TimeoutError:
-            proc.terminate()
-            _, err = proc.communicate(timeout=15)
-            raise RuntimeError(f"samdesk serve did not start:\n{err.decode()[-2000:]}") from None
-        yield Server(base, proc.pid)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+                wait_for_http(f"{base}/healthz", timeout_s=90)
+            except TimeoutError:
+                proc.terminate()
+                proc.wait(timeout=15)
+                err.seek(0)
+                tail = err.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"samdesk serve did not start:\n{tail}") from None
+            yield Server(base, proc.pid)
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=10)
 
 
 def process_tree(pid: int) -> list[int]:

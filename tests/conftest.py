@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,7 +73,9 @@ def embedder() -> Embedder:
     return SentenceTransformerEmbedder("all-MiniLM-L6-v2")
 
 
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    # _env_file is a BaseSettings.__init__ argument that pydantic's dataclass_transform
+    # signature (only the fields) leaves out; the overrides are validated by pydantic.
     return Settings(_env_file=None, env="test", data_dir=data_dir, **overrides)  # type: ignore[call-arg]
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from agent.drafting import Drafter
-from agent.llm import ScriptedChatModel
+from agent.llm import ChatMessage, Completion, ScriptedChatModel
 from retrieval.index import VectorIndex
 from retrieval.plans import load_plan
 from retrieval.schemas import AccountPlan
@@ -78,7 +79,9 @@ def test_a_reply_cut_off_at_the_token_limit_is_not_used(
     sample_index: VectorIndex, acme: AccountPlan
 ) -> None:
     class Truncating(ScriptedChatModel):
-        def complete(self, messages, *, schema=None):  # type: ignore[no-untyped-def]
+        def complete(
+            self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        ) -> Completion:
             completion = super().complete(messages, schema=schema)
             return type(completion)(text=completion.text, model="m", finish_reason="length")
 
@@ -91,10 +94,12 @@ def test_a_reply_cut_off_at_the_token_limit_is_not_used(
 def test_the_schema_only_allows_citing_retrieved_sources(
     sample_index: VectorIndex, acme: AccountPlan
 ) -> None:
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
 
     class Capturing(ScriptedChatModel):
-        def complete(self, messages, *, schema=None):  # type: ignore[no-untyped-def]
+        def complete(
+            self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        ) -> Completion:
             seen.append(schema or {})
             return super().complete(messages, schema=schema)
 

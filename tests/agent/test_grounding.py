@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agent.grounding import check_draft, numeric_values
+from agent.grounding import Finding, check_draft, numeric_values
 from agent.schemas import DraftOutput
 from retrieval.chunks import Chunk
 from tests.conftest import AS_OF
@@ -36,7 +36,9 @@ OLD = Chunk(
 )
 
 
-def check(body: str, citations: list[str] | None = None, sources: list[Chunk] | None = None):
+def check(
+    body: str, citations: list[str] | None = None, sources: list[Chunk] | None = None
+) -> list[Finding]:
     output = DraftOutput(
         subject="Hello there",
         body=body,
@@ -51,7 +53,7 @@ def check(body: str, citations: list[str] | None = None, sources: list[Chunk] | 
     )
 
 
-def codes(findings) -> list[str]:
+def codes(findings: list[Finding]) -> list[str]:
     return sorted(f.code for f in findings)
 
 

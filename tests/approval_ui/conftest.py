@@ -139,6 +139,8 @@ class RecordingHandler:
 def _drop(server: SMTPServerProtocol) -> str:
     """Close the connection without answering (the reply below is never delivered)."""
     if server.transport is not None:
+        # aiosmtpd types it as a BaseTransport; a connection's transport is a socket's
+        assert isinstance(server.transport, asyncio.WriteTransport), server.transport
         server.transport.abort()
     return "421 closing"
 

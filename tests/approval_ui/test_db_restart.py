@@ -180,7 +180,9 @@ def test_a_postgres_restart_mid_request_is_a_503_then_the_desk_carries_on(
     assert after["outbox"][0] == before["outbox"][0] + 1  # the one retried approval
     assert after["revisions"] == before["revisions"]
     with transaction(sessions) as session:
-        statuses = dict(session.execute(text("SELECT id, status FROM drafts")).all())
+        statuses: dict[int, str] = dict(
+            session.execute(text("SELECT id, status FROM drafts")).all()
+        )
     assert [statuses[i] for i in ids] == [
         "approved",
         "pending",

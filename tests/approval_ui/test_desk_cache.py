@@ -7,6 +7,7 @@ desk generation (samdesk/generation.py).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -18,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from approval_ui import desk_cache, users
+from approval_ui import users
 from approval_ui.desk_cache import DeskCache
 from samdesk.db import transaction
 from samdesk.models import ApiToken, Draft, utcnow
@@ -132,7 +133,7 @@ def test_a_cached_token_still_records_when_it_was_last_used(
 def test_entries_are_for_one_generation_and_age_out(monkeypatch: pytest.MonkeyPatch) -> None:
     cache = DeskCache()
     clock = [100.0]
-    monkeypatch.setattr(desk_cache.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])  # what desk_cache reads
     cache.put("page", 7, b"<html>")
     assert cache.get("page", 7, max_age=30) == b"<html>"
     assert cache.get("page", 8, max_age=30) is None  # the desk changed since

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -23,6 +23,14 @@ from tests.factories import draft_result, ensure_account
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 TYPES = ("competitor_rfp", "partnership", "funding", "noise", "made_up_type")
+
+
+class Filters(TypedDict, total=False):
+    """The fields of :class:`queue.QueueFilter` that the order tests vary."""
+
+    account_id: str
+    kind: str
+    status: str
 
 
 def _mixed_drafts(sessions: sessionmaker[Session], count: int) -> None:
@@ -116,14 +124,15 @@ def test_index_order_equals_ranking_everything_page_by_page(
 ) -> None:
     _mixed_drafts(sessions, 260)
     sam = Principal(1, REVIEWER, "Sarah Chen", "sam")
+    cases: list[tuple[Principal | None, Filters]] = [
+        (None, {}),
+        (sam, {}),
+        (None, {"kind": "briefing"}),
+        (None, {"account_id": "acct-1"}),
+        (sam, {"status": "approved"}),
+    ]
     with sessions() as session:
-        for user, filters in [
-            (None, {}),
-            (sam, {}),
-            (None, {"kind": "briefing"}),
-            (None, {"account_id": "acct-1"}),
-            (sam, {"status": "approved"}),
-        ]:
+        for user, filters in cases:
             expected = _reference(session, user, **filters)
             got = [
                 d.id

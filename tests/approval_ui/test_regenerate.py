@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -44,9 +45,9 @@ def with_drafter(app: FastAPI, index: VectorIndex, model: ScriptedChatModel) -> 
     app.dependency_overrides.clear()
 
 
-def acme_draft(sessions: sessionmaker[Session], **kwargs: object) -> int:
+def acme_draft(sessions: sessionmaker[Session], **kwargs: Any) -> int:
     """A draft on the real Acme plan (regeneration replays the plan's prompt)."""
-    draft_id = owned_draft(sessions, **kwargs)  # type: ignore[arg-type]
+    draft_id = owned_draft(sessions, **kwargs)
     plan, errors = load_plan(SAMPLES / "accounts" / "acme-financial.md")
     assert plan is not None and not errors
     with transaction(sessions) as session:
@@ -54,7 +55,7 @@ def acme_draft(sessions: sessionmaker[Session], **kwargs: object) -> int:
     return draft_id
 
 
-def reply(model: ScriptedChatModel, *payloads: dict[str, object]) -> None:
+def reply(model: ScriptedChatModel, *payloads: Mapping[str, object]) -> None:
     model._replies.extend(json.dumps(p) for p in payloads)
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from approval_ui import actions
+from approval_ui import actions, permissions
 from approval_ui.permissions import Principal
 from approval_ui.sending import OutboxFolderSender, SMTPSender, make_sender
 from samdesk.errors import ConflictError, SendError, StateError
+from samdesk.models import Draft
 from tests.approval_ui.conftest import REVIEWER, Desk, SMTPServer, eml_files
 from tests.conftest import make_settings
 from tests.factories import make_draft
@@ -290,10 +291,12 @@ def test_a_send_refuses_an_approval_made_after_the_sender_looked(
     the person who pressed Send saw the older approval, so nothing goes out."""
     draft_id = make_draft(sessions, body=BODY)
     seen = desk.approve(draft_id).version
-    checked = actions.draft_for
+    checked = permissions.draft_for  # the one actions imported
 
-    def and_meanwhile_someone_edits_and_approves(*args: object, **kwargs: object) -> object:
-        draft = checked(*args, **kwargs)  # type: ignore[arg-type]
+    def and_meanwhile_someone_edits_and_approves(
+        session: Session, checked_id: int, user: Principal, *, for_update: bool = False
+    ) -> Draft:
+        draft = checked(session, checked_id, user, for_update=for_update)
         desk.edit(draft_id, body=BODY + "\nP.S. a later change\n", by="dana@northwind.example")
         desk.approve(draft_id, by="dana@northwind.example")
         return draft

@@ -26,9 +26,16 @@ def test_percentile_is_an_observed_value() -> None:
 
 def test_interleave_warms_up_then_alternates_which_side_goes_first() -> None:
     calls: list[str] = []
-    subject, baseline = interleave(
-        lambda: calls.append("s") or 1.0, lambda: calls.append("b") or 2.0, repeats=3
-    )
+
+    def run_subject() -> float:
+        calls.append("s")
+        return 1.0
+
+    def run_baseline() -> float:
+        calls.append("b")
+        return 2.0
+
+    subject, baseline = interleave(run_subject, run_baseline, repeats=3)
     assert calls == ["s", "b", "s", "b", "b", "s", "s", "b"]
     assert subject == [1.0, 1.0, 1.0] and baseline == [2.0, 2.0, 2.0]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 import yaml
@@ -13,7 +14,15 @@ from evals.schema import DATASETS, load_dataset
 from retrieval.embeddings import Embedder
 from samdesk.errors import InputError
 
-STUBS = {
+
+class CaseFile(TypedDict):
+    """A dataset file as written in YAML; the cases stay plain mappings, as the loader sees them."""
+
+    name: str
+    cases: list[dict[str, object]]
+
+
+STUBS: CaseFile = {
     "name": "new",
     "cases": [
         {

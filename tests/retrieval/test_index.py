@@ -14,6 +14,7 @@ from pathlib import Path
 import chromadb
 import numpy as np
 import pytest
+from chromadb.api.types import PyEmbeddings
 from chromadb.config import Settings as ChromaSettings
 
 from retrieval.chunks import Chunk
@@ -252,10 +253,11 @@ def test_exact_search_agrees_with_chromadbs_own_query(
     plain = Ranking(recency_weight=0.0)
     for plan in PLANS:
         vector = embedder.embed([f"{plan.name}: renewal, budget and risks"])[0]
+        queries: PyEmbeddings = [vector]
 
         ours = index.search("", account_id=plan.account_id, k=10, as_of=AS_OF,
                             ranking=plain, query_vector=vector)
-        theirs = raw.query(query_embeddings=[vector], n_results=10, include=["distances"],
+        theirs = raw.query(query_embeddings=queries, n_results=10, include=["distances"],
                            where={"account_id": plan.account_id})
 
         assert [r.chunk.id for r in ours] == theirs["ids"][0]

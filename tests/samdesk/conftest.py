@@ -95,3 +95,9 @@ def triggers(sessions: sessionmaker[Session], **where: Any) -> list[WatchTrigger
     with sessions() as session:
         query = select(WatchTrigger).filter_by(**where).order_by(WatchTrigger.id)
         return list(session.scalars(query))
+
+
+def draft_of(trigger: WatchTrigger) -> int:
+    """The draft a done trigger made (the watcher commits the two together)."""
+    assert trigger.draft_id is not None, f"trigger {trigger.key} ({trigger.status}) has no draft"
+    return trigger.draft_id

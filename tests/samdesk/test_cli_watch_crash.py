@@ -22,7 +22,7 @@ from samdesk.models import SignalRecord, TriageDecision
 from tests.conftest import REPO
 from tests.feed_server import FeedServer
 from tests.pg import database_env
-from tests.samdesk.conftest import REPLY, drafts, triggers
+from tests.samdesk.conftest import REPLY, draft_of, drafts, triggers
 
 
 class SlowModelServer:
@@ -131,7 +131,7 @@ def test_killing_the_watcher_mid_run_loses_and_duplicates_nothing(
     assert outreach and all(t.status == "done" for t in outreach), [
         (t.status, t.last_error) for t in outreach if t.status != "done"
     ] + [second.stdout[-2000:]]
-    assert sorted(t.draft_id for t in outreach) == [d.id for d in stored]
+    assert sorted(draft_of(t) for t in outreach) == [d.id for d in stored]
     keys = [d.trigger["key"] for d in stored]
     assert len(keys) == len(set(keys))
     with sample_sessions() as session:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def settings(**kwargs: object) -> Settings:
+def settings(**kwargs: Any) -> Settings:
+    # _env_file is a BaseSettings.__init__ argument that pydantic's dataclass_transform
+    # signature (only the fields) leaves out; the values are validated by pydantic.
     return Settings(_env_file=None, **kwargs)  # type: ignore[call-arg]
 
 

@@ -54,6 +54,7 @@ def test_reads_and_rollbacks_leave_it(sessions: sessionmaker[Session]) -> None:
 def test_bulk_statements_move_it(sessions: sessionmaker[Session]) -> None:
     draft_id = make_draft(sessions)
     before = now_at(sessions)
+    assert before is not None
     with transaction(sessions) as session:
         session.execute(update(Draft).where(Draft.id == draft_id).values(status="rejected"))
     assert now_at(sessions) == before + 1
@@ -74,6 +75,7 @@ def test_a_change_is_seen_through_another_engine(sessions: sessionmaker[Session]
     bind = sessions.kw["bind"]
     other = session_factory(make_engine(bind.url.render_as_string(hide_password=False)))
     before = now_at(other)
+    assert before is not None
     make_draft(sessions)
     assert now_at(other) == before + 1
     other.kw["bind"].dispose()

@@ -25,7 +25,7 @@ from samdesk.pacing import ManualClock
 from samdesk.watch import Watcher
 from tests.conftest import make_sessions
 from tests.feed_server import FeedServer
-from tests.samdesk.conftest import START, TimedModel, make_watcher
+from tests.samdesk.conftest import START, TimedModel, draft_of, make_watcher
 
 LEASE_S = 60.0
 
@@ -103,6 +103,6 @@ def test_two_watchers_ticking_at_once_draft_each_trigger_once(
     keys = Counter(d.trigger["key"] for d in drafts)
     assert keys and max(keys.values()) == 1, keys  # no trigger drafted twice
     assert {t.key for t in done} == set(keys)
-    assert sorted(t.draft_id for t in done) == sorted(d.id for d in drafts)
+    assert sorted(draft_of(t) for t in done) == sorted(d.id for d in drafts)
     holders = {t.claimed_by for t in done}
     assert holders == {w.lease.holder for w in watchers}  # the lease really changed hands
