@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
 
-from samdesk import generation
+from samdesk import generation, write_turns
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 0x5A3D_0001  # pg_advisory_xact_lock key: one migrating process at a time
@@ -104,42 +103,31 @@ def _sqlite_for_update(state: ORMExecuteState) -> None:
 
 
 def begin_immediate(session: Session) -> None:
-    """Start the session's SQLite transaction as the database's one writer.
-
-    Threads of this process first queue on a lock of their own, released when the
-    transaction ends: SQLite's busy handler would have them poll with sleeps of up to 100 ms,
-    which left concurrent approvals in one desk process waiting over a second (p99). Other
-    processes still meet at SQLite's lock, as before. The wait is as long as SQLite's.
-    """
+    """Start the session's SQLite transaction as the database's one writer, after taking
+    samdesk's turn to write it (:mod:`samdesk.write_turns`: threads and processes queue
+    there instead of in SQLite's sleeping busy loop); the turn ends with the transaction."""
     connection = session.connection()
     database = connection.engine.url.database
     if database and database != ":memory:":
         timeout_ms = connection.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0
-        lock = _write_lock(database)
-        if not lock.acquire(timeout=timeout_ms / 1000):
-            busy = sqlite3.OperationalError("database is locked (by another thread)")
+        writer = write_turns.turn(database)
+        if not writer.take(timeout_ms / 1000):
+            busy = sqlite3.OperationalError("database is locked (by another samdesk writer)")
             raise OperationalError("BEGIN IMMEDIATE", None, busy)
-        session.info[_WRITE_LOCK] = lock
+        session.info[_WRITER_TURN] = writer
     # Through SQLAlchemy, so a lock timeout is its OperationalError like any other.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-_WRITE_LOCK = "samdesk.db.write_lock"  # held by a session, in Session.info
-_write_locks: dict[str, threading.Lock] = {}
-_write_locks_guard = threading.Lock()
-
-
-def _write_lock(database: str) -> threading.Lock:
-    with _write_locks_guard:
-        return _write_locks.setdefault(str(Path(database).resolve()), threading.Lock())
+_WRITER_TURN = "samdesk.db.writer_turn"  # held by a session, in Session.info
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _release_write_lock(session: Session, transaction: SessionTransaction) -> None:
+def _end_writer_turn(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
-        lock = session.info.pop(_WRITE_LOCK, None)
-        if lock is not None:
-            lock.release()
+        writer = session.info.pop(_WRITER_TURN, None)
+        if writer is not None:
+            writer.give_back()
 
 
 @contextmanager
