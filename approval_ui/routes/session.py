@@ -43,8 +43,16 @@ def login_form(
 
 
 def _login_page(
-    request: Request, session: Session, next: str | None, error: str | None, *, status_code: int
+    request: Request,
+    session: Session,
+    next: str | None,
+    error: str | None,
+    *,
+    status_code: int,
+    email: str = "",
 ) -> Response:
+    """The form; after a refused sign-in it keeps the email typed, so only the password is
+    typed again."""
     token = request.cookies.get(csrf.LOGIN_COOKIE) or csrf.new_login_token()
     page = render(
         request,
@@ -54,6 +62,7 @@ def _login_page(
             "login_csrf": token,
             "next": safe_next(next),
             "error": error,
+            "email": email[:320],  # the longest address there is; the form sent it back
             "no_users": users.count_users(session) == 0,
         },
         status_code=status_code,
@@ -76,7 +85,9 @@ def login(
         attempt = throttle.begin(email, request.client.host if request.client else None)
     except LoginThrottledError as refused:  # the password is not even looked at
         with sessions() as session:
-            page = _login_page(request, session, next, str(refused), status_code=429)
+            page = _login_page(
+                request, session, next, str(refused), status_code=429, email=email
+            )
         page.headers["Retry-After"] = str(refused.retry_after_s)
         return page
     try:
@@ -85,7 +96,7 @@ def login(
             token = auth.start_session(session, user)
     except NotAuthenticatedError as exc:  # already counted as a failure by begin()
         with sessions() as session:
-            return login_form(request, session, next, str(exc))
+            return _login_page(request, session, next, str(exc), status_code=401, email=email)
     except BaseException:
         attempt.cancel()  # no verdict on the password (e.g. the database is down)
         raise

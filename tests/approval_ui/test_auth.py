@@ -66,6 +66,19 @@ def test_a_wrong_email_or_password_gets_the_same_answer(
     assert anonymous.get("/api/me").status_code == 401
 
 
+def test_a_refused_sign_in_keeps_the_email_and_never_the_password(anonymous: TestClient) -> None:
+    typed = 'sarah.chen@northwind.example"><script>x()</script>'
+    response = anonymous.post(
+        "/login",
+        data={"email": typed, "password": "secret guess", "csrf_token": login_form(anonymous)},
+    )
+    assert response.status_code == 401
+    form = response.text
+    assert 'value="sarah.chen@northwind.example&#34;&gt;&lt;script&gt;x()&lt;/script&gt;"' in form
+    assert "<script>x()" not in form and "secret guess" not in form
+    assert 'type="password" autocomplete="current-password" required autofocus' in form
+
+
 def test_sign_out_ends_the_session_on_the_server(signed_in: SignedIn) -> None:
     client = signed_in(REVIEWER)
     cookie = client.cookies.get(auth.SESSION_COOKIE)
