@@ -1,8 +1,10 @@
-"""Builders for drafts in known states, without calling a model."""
+"""Builders for drafts in known states, without calling a model, and for ingest inputs."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +18,7 @@ from retrieval.chunks import Chunk
 from retrieval.index import RetrievedChunk
 from samdesk.db import transaction
 from samdesk.models import Account, Draft
+from tests.conftest import SAMPLES
 
 SOURCE = Chunk(
     id="sig-acme-901",
@@ -90,3 +93,17 @@ def make_draft(sessions: sessionmaker[Session], **kwargs: Any) -> int:
         draft: Draft = crud.create_draft(session, result=result)
         session.flush()
         return draft.id
+
+
+def one_account_inputs(tmp_path: Path, account_id: str = "acme-financial") -> Path:
+    """A folder to ingest: one sample account's plan and its sample signals only."""
+    folder = tmp_path / "in"
+    (folder / "signals").mkdir(parents=True)
+    shutil.copy(SAMPLES / "accounts" / f"{account_id}.md", folder)
+    lines = [
+        line
+        for line in (SAMPLES / "signals" / "signals.jsonl").read_text().splitlines()
+        if f'"{account_id}"' in line
+    ]
+    (folder / "signals" / f"{account_id}.jsonl").write_text("\n".join(lines) + "\n")
+    return folder

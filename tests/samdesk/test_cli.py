@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,8 +13,8 @@ from typer.testing import CliRunner
 
 from samdesk.cli import app
 from samdesk.config import get_settings
-from tests.conftest import SAMPLES, make_sessions, make_settings
-from tests.factories import make_draft
+from tests.conftest import make_sessions, make_settings
+from tests.factories import make_draft, one_account_inputs
 from tests.pg import database_env
 
 runner = CliRunner()
@@ -31,28 +30,15 @@ def data_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
 
 
-def one_account(tmp_path: Path) -> Path:
-    folder = tmp_path / "in"
-    (folder / "signals").mkdir(parents=True)
-    shutil.copy(SAMPLES / "accounts" / "acme-financial.md", folder)
-    lines = [
-        line
-        for line in (SAMPLES / "signals" / "signals.jsonl").read_text().splitlines()
-        if '"acme-financial"' in line
-    ]
-    (folder / "signals" / "acme.jsonl").write_text("\n".join(lines) + "\n")
-    return folder
-
-
 def test_ingest_keeps_good_items_reports_bad_ones_and_is_idempotent(
     data_env: Path, tmp_path: Path
 ) -> None:
-    folder = one_account(tmp_path)
-    with (folder / "signals" / "acme.jsonl").open("a") as handle:
+    folder = one_account_inputs(tmp_path)
+    with (folder / "signals" / "acme-financial.jsonl").open("a") as handle:
         handle.write('{"id": "sig-bad", "account_id": "acme-financial"}\n')
     first = runner.invoke(app, ["ingest", str(folder)])
     assert first.exit_code == 1
-    assert "acme.jsonl:12: field 'type'" in first.output
+    assert "acme-financial.jsonl:12: field 'type'" in first.output
     assert "12 added, 0 updated, 0 unchanged, 5 rejected" in first.output
     second = runner.invoke(app, ["ingest", str(folder)])
     assert "0 added, 0 updated, 12 unchanged, 5 rejected" in second.output
@@ -102,7 +88,7 @@ def test_an_unreachable_model_is_a_clear_error_not_a_traceback(workspace: Path) 
 def test_demo_ingests_drafts_and_skips_what_it_already_drafted(
     data_env: Path, tmp_path: Path
 ) -> None:
-    folder = one_account(tmp_path)
+    folder = one_account_inputs(tmp_path)
     args = ["demo", "--samples", str(folder), "--no-serve", "--as-of", "2026-11-26"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output

@@ -21,23 +21,10 @@ from samdesk.cli import main
 from samdesk.config import get_settings
 from samdesk.db import make_engine, migrate, session_factory
 from samdesk.runtime import Runtime
-from tests.conftest import SAMPLES
 from tests.db_faults import db_file, held_lock, integrity, page_limit, sqlite_settings
+from tests.factories import one_account_inputs
 
 ACME = "acme-financial"
-
-
-def one_account(tmp_path: Path) -> Path:
-    folder = tmp_path / "in"
-    (folder / "signals").mkdir(parents=True)
-    shutil.copy(SAMPLES / "accounts" / f"{ACME}.md", folder)
-    lines = [
-        line
-        for line in (SAMPLES / "signals" / "signals.jsonl").read_text().splitlines()
-        if f'"{ACME}"' in line
-    ]
-    (folder / "signals" / "acme.jsonl").write_text("\n".join(lines) + "\n")
-    return folder
 
 
 def sqlite_sessions(data_dir: Path, busy_ms: int = 200) -> sessionmaker[Session]:
@@ -62,7 +49,7 @@ def assert_index_matches_database(index: VectorIndex, db: Path) -> None:
 def test_ingest_into_a_locked_database_stores_and_indexes_nothing_then_a_rerun_heals(
     tmp_path: Path, embedder: Embedder
 ) -> None:
-    folder = one_account(tmp_path)
+    folder = one_account_inputs(tmp_path)
     data_dir = tmp_path / "data"
     sessions = sqlite_sessions(data_dir)
     index = VectorIndex.persistent(tmp_path / "chroma", embedder)
@@ -86,7 +73,7 @@ def test_ingest_into_a_locked_database_stores_and_indexes_nothing_then_a_rerun_h
 def test_a_database_that_fills_up_mid_ingest_keeps_what_it_stored_and_indexes_no_more(
     tmp_path: Path, embedder: Embedder
 ) -> None:
-    folder = one_account(tmp_path)
+    folder = one_account_inputs(tmp_path)
     plan_only = tmp_path / "plan"
     plan_only.mkdir()
     shutil.copy(folder / f"{ACME}.md", plan_only)
@@ -117,7 +104,7 @@ def test_samdesk_ingest_on_a_locked_database_prints_what_happened_not_a_tracebac
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    folder = one_account(tmp_path)
+    folder = one_account_inputs(tmp_path)
     index = VectorIndex.persistent(tmp_path / "chroma", embedder)
     monkeypatch.setattr(Runtime, "index", property(lambda _self: index))  # no 2nd model load
     data_dir = tmp_path / "data"
