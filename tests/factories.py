@@ -95,9 +95,8 @@ def make_draft(sessions: sessionmaker[Session], **kwargs: Any) -> int:
         return draft.id
 
 
-def one_account_inputs(tmp_path: Path, account_id: str = "acme-financial") -> Path:
-    """A folder to ingest: one sample account's plan and its sample signals only."""
-    folder = tmp_path / "in"
+def one_account_inputs(folder: Path, account_id: str = "acme-financial") -> Path:
+    """``folder``, made to ingest: one sample account's plan and its sample signals only."""
     (folder / "signals").mkdir(parents=True)
     shutil.copy(SAMPLES / "accounts" / f"{account_id}.md", folder)
     lines = [

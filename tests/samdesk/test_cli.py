@@ -33,7 +33,7 @@ def data_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_ingest_keeps_good_items_reports_bad_ones_and_is_idempotent(
     data_env: Path, tmp_path: Path
 ) -> None:
-    folder = one_account_inputs(tmp_path)
+    folder = one_account_inputs(tmp_path / "in")
     with (folder / "signals" / "acme-financial.jsonl").open("a") as handle:
         handle.write('{"id": "sig-bad", "account_id": "acme-financial"}\n')
     first = runner.invoke(app, ["ingest", str(folder)])
@@ -88,7 +88,7 @@ def test_an_unreachable_model_is_a_clear_error_not_a_traceback(workspace: Path) 
 def test_demo_ingests_drafts_and_skips_what_it_already_drafted(
     data_env: Path, tmp_path: Path
 ) -> None:
-    folder = one_account_inputs(tmp_path)
+    folder = one_account_inputs(tmp_path / "in")
     args = ["demo", "--samples", str(folder), "--no-serve", "--as-of", "2026-11-26"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output

@@ -12,7 +12,7 @@ from samdesk.cli import app
 from samdesk.config import get_settings
 from tests.approval_ui.conftest import free_port
 from tests.conftest import SAMPLES
-from tests.samdesk.test_cli import one_account
+from tests.factories import one_account_inputs
 
 runner = CliRunner()
 
@@ -36,7 +36,7 @@ def test_sources_are_added_listed_and_bad_ones_refused(data_env: Path, tmp_path:
     )
     assert unknown.exit_code == 1
     assert "feed needs an ingested account" in str(unknown.exception)
-    assert runner.invoke(app, ["ingest", str(one_account(tmp_path))]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(one_account_inputs(tmp_path / "in"))]).exit_code == 0
     added = runner.invoke(app, ["sources", "add-feed", "acme", feed, "--account", "acme-financial"])
     assert added.exit_code == 0, added.output
     ics = str(SAMPLES / "calendar" / "sarah-chen.ics")

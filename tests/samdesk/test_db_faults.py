@@ -49,7 +49,7 @@ def assert_index_matches_database(index: VectorIndex, db: Path) -> None:
 def test_ingest_into_a_locked_database_stores_and_indexes_nothing_then_a_rerun_heals(
     tmp_path: Path, embedder: Embedder
 ) -> None:
-    folder = one_account_inputs(tmp_path)
+    folder = one_account_inputs(tmp_path / "in")
     data_dir = tmp_path / "data"
     sessions = sqlite_sessions(data_dir)
     index = VectorIndex.persistent(tmp_path / "chroma", embedder)
@@ -73,7 +73,7 @@ def test_ingest_into_a_locked_database_stores_and_indexes_nothing_then_a_rerun_h
 def test_a_database_that_fills_up_mid_ingest_keeps_what_it_stored_and_indexes_no_more(
     tmp_path: Path, embedder: Embedder
 ) -> None:
-    folder = one_account_inputs(tmp_path)
+    folder = one_account_inputs(tmp_path / "in")
     plan_only = tmp_path / "plan"
     plan_only.mkdir()
     shutil.copy(folder / f"{ACME}.md", plan_only)
@@ -104,7 +104,7 @@ def test_samdesk_ingest_on_a_locked_database_prints_what_happened_not_a_tracebac
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    folder = one_account_inputs(tmp_path)
+    folder = one_account_inputs(tmp_path / "in")
     index = VectorIndex.persistent(tmp_path / "chroma", embedder)
     monkeypatch.setattr(Runtime, "index", property(lambda _self: index))  # no 2nd model load
     data_dir = tmp_path / "data"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,7 +26,8 @@ from aiosmtpd.controller import Controller
 
 from samdesk.db import make_engine, session_factory
 from tests.approval_ui.conftest import RecordingHandler, free_port, owned_draft
-from tests.conftest import REPO, SAMPLES
+from tests.conftest import REPO
+from tests.factories import one_account_inputs
 from tests.pg import databases
 
 BEGIN, END = "<!-- deploy:begin -->", "<!-- deploy:end -->"
@@ -54,15 +54,6 @@ def smtp() -> Iterator[tuple[int, RecordingHandler]]:
         yield port, handler
     finally:
         controller.stop()
-
-
-def one_account(folder: Path) -> Path:
-    (folder / "signals").mkdir(parents=True)
-    shutil.copy(SAMPLES / "accounts" / "acme-financial.md", folder)
-    lines = (SAMPLES / "signals" / "signals.jsonl").read_text().splitlines()
-    acme = [line for line in lines if '"acme-financial"' in line]
-    (folder / "signals" / "acme.jsonl").write_text("\n".join(acme) + "\n")
-    return folder
 
 
 def wait_for(check: object, what: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -100,7 +91,7 @@ def test_the_readme_deployment_block_serves_approves_and_sends(
         SAMDESK_SMTP_STARTTLS="false",
         SAMDESK_HOST="127.0.0.1",
         SAMDESK_PORT=str(desk_port),
-        SAMDESK_PLANS=str(one_account(tmp_path / "plans")),
+        SAMDESK_PLANS=str(one_account_inputs(tmp_path / "plans")),
         SAMDESK_ADMIN_EMAIL=ADMIN,
         SAMDESK_ADMIN_PASSWORD="a long admin password",
         SAMDESK_WORKERS="2",
