@@ -15,6 +15,11 @@ from tests.approval_ui.test_pages import FLAG, Page, api, version_of
 from tests.factories import make_draft
 
 
+def edit_form(version: int | str, *, subject: str, body: str, recipient: str) -> dict[str, str]:
+    """What the draft page's edit form sends (``version``: the one the page showed)."""
+    return {"subject": subject, "body": body, "recipient": recipient, "version": str(version)}
+
+
 def test_the_edit_form_saves_a_revision_and_redirects(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
@@ -24,12 +29,12 @@ def test_the_edit_form_saves_a_revision_and_redirects(
 
     response = client.post(
         f"/drafts/{draft_id}/edit",
-        data={
-            "subject": "Edited in the desk",
-            "body": "A new body, written by Sarah.",
-            "recipient": "Robert <robert@acme.example>",
-            "version": version,
-        },
+        data=edit_form(
+            version,
+            subject="Edited in the desk",
+            body="A new body, written by Sarah.",
+            recipient="Robert <robert@acme.example>",
+        ),
         follow_redirects=False,
     )
 
@@ -55,12 +60,12 @@ def test_a_stale_edit_form_is_409_with_the_error_and_overwrites_nothing(
 
     response = client.post(
         f"/drafts/{draft_id}/edit",
-        data={
-            "subject": "Mine",
-            "body": "My edit, made on the old version.",
-            "recipient": "robert@acme.example",
-            "version": str(opened),
-        },
+        data=edit_form(
+            opened,
+            subject="Mine",
+            body="My edit, made on the old version.",
+            recipient="robert@acme.example",
+        ),
         follow_redirects=False,
     )
 
@@ -177,12 +182,12 @@ def test_the_409_page_shows_who_changed_the_draft_and_keeps_your_unsaved_edit(
 
     response = client.post(
         f"/drafts/{draft_id}/edit",
-        data={
-            "subject": "Congratulations on the new CFO",
-            "body": "My careful rewrite <b>on the old version</b>.",
-            "recipient": "Robert Ainsley <robert.ainsley@acmefinancial.example>",
-            "version": str(opened),
-        },
+        data=edit_form(
+            opened,
+            subject="Congratulations on the new CFO",
+            body="My careful rewrite <b>on the old version</b>.",
+            recipient="Robert Ainsley <robert.ainsley@acmefinancial.example>",
+        ),
         follow_redirects=False,
     )
 
