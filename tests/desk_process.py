@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.approval_ui.conftest import free_port
+from tests.smtp_server import free_port
 
 
 @dataclass

@@ -29,10 +29,11 @@ from sqlalchemy.pool import NullPool
 
 from approval_ui.sending import OutboxFolderSender
 from samdesk.db import make_engine, migrate, session_factory, transaction
-from tests.approval_ui.conftest import REVIEWER, Desk, add_team, free_port, owned_draft
+from tests.approval_ui.conftest import REVIEWER, Desk, add_team, owned_draft
 from tests.approval_ui.test_workers import api_token
 from tests.conftest import make_settings
 from tests.desk_process import DeskProcess, start_desk
+from tests.smtp_server import free_port
 
 PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
 QUEUE_TABLES = ("drafts", "revisions", "outbox", "audit_events")

@@ -22,9 +22,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from samdesk.config import Settings
-from tests.approval_ui.conftest import free_port
 from tests.conftest import make_settings
 from tests.factories import make_draft
+from tests.smtp_server import free_port
 
 LIMIT = 256 * 1024  # room for the 100k-level JSON below (200 kB), little more
 

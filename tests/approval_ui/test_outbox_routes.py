@@ -14,8 +14,9 @@ from approval_ui.outbox_worker import OutboxWorker
 from samdesk.config import Settings
 from samdesk.models import OutboxMessage
 from samdesk.pacing import ManualClock
-from tests.approval_ui.conftest import OTHER_SAM, REVIEWER, Desk, SMTPServer, smtp_worker
+from tests.approval_ui.conftest import OTHER_SAM, REVIEWER, Desk, smtp_worker
 from tests.invariants import assert_outbox_invariants
+from tests.smtp_server import SMTPServer
 
 
 @pytest.fixture

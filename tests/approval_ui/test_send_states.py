@@ -28,8 +28,9 @@ from samdesk.db import transaction
 from samdesk.errors import StateError
 from samdesk.models import OutboxMessage
 from samdesk.pacing import ManualClock
-from tests.approval_ui.conftest import Desk, RecordingHandler, SMTPServer, free_port, smtp_worker
+from tests.approval_ui.conftest import Desk, smtp_worker
 from tests.invariants import assert_outbox_invariants
+from tests.smtp_server import RecordingHandler, SMTPServer, free_port
 
 
 def worker(

@@ -27,11 +27,12 @@ from approval_ui.outbox_worker import OutboxWorker, SenderReport
 from samdesk.config import Settings
 from samdesk.db import transaction
 from samdesk.models import OutboxMessage
-from tests.approval_ui.conftest import REVIEWER, SMTPServer
+from tests.approval_ui.conftest import REVIEWER
 from tests.conftest import make_sessions
 from tests.factories import draft_result, ensure_account
 from tests.invariants import assert_outbox_invariants
 from tests.pg import Databases, database_env, databases
+from tests.smtp_server import SMTPServer
 
 MESSAGES = 50
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

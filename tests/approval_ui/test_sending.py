@@ -14,9 +14,10 @@ from approval_ui.permissions import Principal
 from approval_ui.sending import OutboxFolderSender, SMTPSender, make_sender
 from samdesk.errors import ConflictError, SendError, StateError
 from samdesk.models import Draft
-from tests.approval_ui.conftest import REVIEWER, Desk, SMTPServer, eml_files
+from tests.approval_ui.conftest import REVIEWER, Desk, eml_files
 from tests.conftest import make_settings
 from tests.factories import make_draft
+from tests.smtp_server import SMTPServer
 
 BODY = "Hi Robert,\n\nCongratulations on welcoming Laura Kim as CFO [sig-acme-901].\n\nSarah\n"
 RCPT = "robert.ainsley@acmefinancial.example"

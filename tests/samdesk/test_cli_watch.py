@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from samdesk.cli import app
 from samdesk.config import get_settings
-from tests.approval_ui.conftest import free_port
 from tests.conftest import SAMPLES
 from tests.factories import one_account_inputs
+from tests.smtp_server import free_port
 
 runner = CliRunner()
 

@@ -25,10 +25,11 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from samdesk.db import make_engine, session_factory
-from tests.approval_ui.conftest import RecordingHandler, free_port, owned_draft
+from tests.approval_ui.conftest import owned_draft
 from tests.conftest import REPO
 from tests.factories import one_account_inputs
 from tests.pg import databases
+from tests.smtp_server import RecordingHandler, free_port
 
 BEGIN, END = "<!-- deploy:begin -->", "<!-- deploy:end -->"
 ADMIN = "desk-admin@northwind.example"

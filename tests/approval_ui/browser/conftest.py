@@ -29,9 +29,10 @@ from retrieval.chunks import Chunk, plan_chunks, signal_chunk
 from retrieval.plans import load_plan
 from retrieval.signals import load_signals
 from samdesk.db import transaction
-from tests.approval_ui.conftest import PASSWORD, add_team, free_port
+from tests.approval_ui.conftest import PASSWORD, add_team
 from tests.conftest import REPO, SAMPLES, make_sessions, make_settings
 from tests.factories import draft_result
+from tests.smtp_server import free_port
 
 CHROMIUM = os.environ.get("SAMDESK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
