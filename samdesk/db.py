@@ -20,6 +20,7 @@ from samdesk import generation, write_turns
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 0x5A3D_0001  # pg_advisory_xact_lock key: one migrating process at a time
+BUSY_TIMEOUT_MS = "samdesk.busy_timeout_ms"  # in each SQLite connection's info, as set on it
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
@@ -37,7 +38,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+    def _pragmas(dbapi_connection: Any, record: Any) -> None:
+        record.info[BUSY_TIMEOUT_MS] = busy_timeout_ms  # read by every writer's turn
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
@@ -109,7 +111,7 @@ def begin_immediate(session: Session) -> None:
     connection = session.connection()
     database = connection.engine.url.database
     if database and database != ":memory:":
-        timeout_ms = connection.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0
+        timeout_ms = connection.info.get(BUSY_TIMEOUT_MS, 0)
         writer = write_turns.turn(database)
         if not writer.take(timeout_ms / 1000):
             busy = sqlite3.OperationalError("database is locked (by another samdesk writer)")
