@@ -19,6 +19,7 @@ from approval_ui.permissions import NotAuthenticatedError, Principal, require_ro
 from approval_ui.sending import Sender, make_sender
 from samdesk.config import Settings
 from samdesk.db import transaction
+from samdesk.generation import Generations
 from samdesk.models import utcnow
 
 _DRAFTER_LOCK = threading.Lock()
@@ -46,8 +47,8 @@ async def get_login_throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
-async def get_generation(request: Request) -> int | None:
-    """The desk generation as this request starts: what cached entries are checked against.
+async def get_generation(request: Request) -> Generations | None:
+    """The desk generations as this request starts: what cached entries are checked against.
     Read before anything else, so whatever the request then builds is at least this new."""
     reader: GenerationReader = request.app.state.generation
     return await reader.read()
@@ -65,12 +66,13 @@ async def get_principal(
     request: Request,
     sessions: Annotated[sessionmaker[Session], Depends(get_sessions)],
     cache: Annotated[DeskCache, Depends(get_cache)],
-    desk_generation: Annotated[int | None, Depends(get_generation)],
+    generations: Annotated[Generations | None, Depends(get_generation)],
 ) -> Principal:
     """Who is asking: an ``Authorization: Bearer`` API token, else the session cookie.
 
-    The answer is cached until the desk changes (a revoked token, a deactivated user and a
-    signed-out session all change it) or the credential's own time runs out. ``async``, so
+    The answer is cached until a user, session or token changes (a revoked token, a
+    deactivated user and a signed-out session all do; an approval does not) or the
+    credential's own time runs out. ``async``, so
     a cached answer costs no trip through the thread pool; a lookup takes one.
     """
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
@@ -80,11 +82,12 @@ async def get_principal(
         if not credential:
             raise NotAuthenticatedError("sign in to use the desk")
     key = ("principal", via, auth.fingerprint(credential))
-    known: auth.Identity | None = cache.get(key, desk_generation)
+    identities = generations.identities if generations else None
+    known: auth.Identity | None = cache.get(key, identities)
     if known is not None and utcnow() < known.until:
         return known.principal
     identity = await run_in_threadpool(_identify, sessions, via, credential)
-    cache.put(key, desk_generation, identity)
+    cache.put(key, identities, identity)
     return identity.principal
 
 
@@ -149,7 +152,7 @@ SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SessionDep = Annotated[Session, Depends(get_session)]
 CacheDep = Annotated[DeskCache, Depends(get_cache)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
-GenerationDep = Annotated[int | None, Depends(get_generation)]
+GenerationDep = Annotated[Generations | None, Depends(get_generation)]
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 ManagerUser = Annotated[Principal, Depends(get_manager)]
 AdminUser = Annotated[Principal, Depends(get_admin)]

@@ -1,8 +1,9 @@
 """What the desk keeps between requests: rendered queue pages, and who a credential names.
 
-Every entry is stamped with the desk generation it was built at (samdesk/generation.py) and
-is used only while the generation is still that number, so a change made anywhere (another
-worker, the sender, the CLI) is seen by the next request. Pages also age out after
+Every entry is stamped with the generation it was built at (samdesk/generation.py: the
+desk's for pages, the identities' for principals) and is used only while that generation is
+still the same number, so a change made anywhere (another worker, the sender, the CLI) is
+seen by the next request. Pages also age out after
 ``max_age``: the queue's priorities decay with time even when nothing is written.
 
 The cache is per process, bounded (least recently used entries go first), and keyed by the

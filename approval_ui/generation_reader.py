@@ -1,4 +1,4 @@
-"""Read the desk generation (samdesk/generation.py) once per request, at the least cost.
+"""Read the desk generations (samdesk/generation.py) once per request, at the least cost.
 
 Every desk request starts with this read, so its cost is the floor under every cached page.
 SQLite: a primary-key read of a local file that writers never block (WAL), done inline; a
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from samdesk import generation
+from samdesk.generation import Generations
 
 CONNECT_TIMEOUT_S = 2
 
@@ -31,10 +32,10 @@ class GenerationReader:
             if url.drivername == "postgresql+psycopg"
             else None
         )
-        self._connection: psycopg.AsyncConnection[tuple[int]] | None = None
+        self._connection: psycopg.AsyncConnection[tuple[int, int]] | None = None
         self._lock = asyncio.Lock()  # one read in flight on the connection at a time
 
-    async def read(self) -> int | None:
+    async def read(self) -> Generations | None:
         if self._engine.dialect.name == "sqlite":
             return generation.read(self._engine)
         if self._dsn is not None:
@@ -44,15 +45,15 @@ class GenerationReader:
                 await self.close()  # reconnected on the next request
         return await run_in_threadpool(generation.read, self._engine)
 
-    async def _read_on_own_connection(self) -> int | None:
+    async def _read_on_own_connection(self) -> Generations | None:
         async with self._lock:
             if self._connection is None or self._connection.closed:
                 self._connection = await psycopg.AsyncConnection.connect(
                     self._dsn or "", autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
                 )
             cursor = await self._connection.execute(generation.CURRENT_SQL)
-            row = await cursor.fetchone()
-        return int(row[0]) if row else None
+            rows = await cursor.fetchall()
+        return generation.parse(rows)
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None

@@ -1,20 +1,27 @@
-"""The desk's change counter: one number that moves whenever what the desk shows changes.
+"""The desk's change counters: numbers that move whenever what the desk shows changes.
 
 The desk caches what is costly to build on every request (the rendered queue page, who an
 API token or a session cookie belongs to: approval_ui/desk_cache.py). An entry is good while
-this number is the one it was built at, which one primary-key read tells in any process
+its counter is the one it was built at, which one indexed read tells in any process
 (``serve --workers``, the sender, the watcher and the CLI write through the same sessions).
 
-The number moves in the same transaction as the change, last before the commit: a reader
-that reads it first and then builds a page sees data at least as new as the number, so an
-entry can be newer than its number but never older. Taking the row lock last (after the
-final flush) keeps writers from waiting for each other's rows while holding it; the price
-is that committing writers take turns on this row (about 1 ms each on the development disk).
+Two counters, because the two kinds of entry go stale at very different rates: ``desk``
+moves with every approval, edit or new draft; ``identities`` only when a user, a session or
+an API token changes. Keyed on ``desk``, every approval made the next request of every
+reviewer look up who they are again (two queries and a trip through the thread pool).
+
+The numbers move in the same transaction as the change, last before the commit: a reader
+that reads them first and then builds a page sees data at least as new as the numbers, so
+an entry can be newer than its number but never older. Taking the row locks last (after the
+final flush) keeps writers from waiting for each other's rows while holding them; the price
+is that committing writers take turns on the desk's row (about 1 ms each on the development
+disk).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
@@ -39,8 +46,15 @@ WATCHED = frozenset(
         "api_tokens",
     }
 )
-ROW_ID = 1
-_CHANGED = "samdesk.generation.changed"  # a flag in Session.info
+# Who a credential belongs to, and in what role, is read from these alone.
+IDENTITY_TABLES = frozenset({"users", "web_sessions", "api_tokens"})
+DESK_ROW, IDENTITIES_ROW = 1, 2
+_CHANGED = "samdesk.generation.changed"  # the rows to move, a set in Session.info
+
+
+class Generations(NamedTuple):
+    desk: int
+    identities: int
 
 
 def install(factory: sessionmaker[Session]) -> None:
@@ -52,8 +66,8 @@ def install(factory: sessionmaker[Session]) -> None:
     event.listen(factory, "after_transaction_end", _forget)
 
 
-def read(engine: Engine) -> int | None:
-    """The number now; None where the row is missing (then nothing may be cached).
+def read(engine: Engine) -> Generations | None:
+    """The numbers now; None where a row is missing (then nothing may be cached).
 
     Read on a pooled driver connection of its own: this runs on every desk request, and
     SQLAlchemy's Core around the same read costs three to four times the read itself.
@@ -64,44 +78,63 @@ def read(engine: Engine) -> int | None:
         try:
             cursor = connection.cursor()
             cursor.execute(CURRENT_SQL)
-            row = cursor.fetchone()
+            rows = cursor.fetchall()
             cursor.close()
         finally:
             connection.close()  # back to the pool, which rolls the read back
     except dbapi_error as exc:  # as a query through SQLAlchemy would raise it (503, not 500)
         raise DBAPIError.instance(CURRENT_SQL, None, exc, dbapi_error) from exc
-    return int(row[0]) if row else None
+    return parse(rows)
 
 
-CURRENT_SQL = f"SELECT value FROM desk_generation WHERE id = {ROW_ID}"
-_BUMP = (
-    update(DeskGeneration)
-    .where(DeskGeneration.id == ROW_ID)
+def parse(rows: Sequence[tuple[int, int]]) -> Generations | None:
+    """:data:`CURRENT_SQL`'s rows as numbers (a reader of its own, on PostgreSQL, shares it)."""
+    values = dict(rows)
+    if DESK_ROW not in values or IDENTITIES_ROW not in values:
+        return None
+    return Generations(int(values[DESK_ROW]), int(values[IDENTITIES_ROW]))
+
+
+CURRENT_SQL = f"SELECT id, value FROM desk_generation WHERE id IN ({DESK_ROW}, {IDENTITIES_ROW})"
+_BUMPS = {
+    row: update(DeskGeneration)
+    .where(DeskGeneration.id == row)
     .values(value=DeskGeneration.value + 1)
     .execution_options(synchronize_session=False)
-)
+    for row in (DESK_ROW, IDENTITIES_ROW)
+}
+
+
+def _rows_moved_by(table: str | None) -> set[int]:
+    if table in IDENTITY_TABLES:
+        return {DESK_ROW, IDENTITIES_ROW}
+    return {DESK_ROW} if table in WATCHED else set()
+
+
+def _note(session: Session, rows: set[int]) -> None:
+    if rows:
+        session.info.setdefault(_CHANGED, set()).update(rows)
 
 
 def _note_flush(session: Session, _context: Any) -> None:
     """After a flush, ``new``, ``dirty`` and ``deleted`` still hold what it wrote."""
-    if not session.info.get(_CHANGED):
-        written = (*session.new, *session.dirty, *session.deleted)
-        if any(getattr(obj, "__tablename__", None) in WATCHED for obj in written):
-            session.info[_CHANGED] = True
+    written = (*session.new, *session.dirty, *session.deleted)
+    tables = {getattr(obj, "__tablename__", None) for obj in written}
+    _note(session, set().union(*map(_rows_moved_by, tables)))
 
 
 def _note_statement(state: ORMExecuteState) -> None:
     """``session.execute(update(Draft)...)`` and the like bypass the flush."""
     if state.is_update or state.is_delete or state.is_insert:
         table = getattr(state.statement, "table", None)
-        if getattr(table, "name", None) in WATCHED and state.statement is not _BUMP:
-            state.session.info[_CHANGED] = True
+        _note(state.session, _rows_moved_by(getattr(table, "name", None)))
 
 
 def _bump(session: Session) -> None:
+    """Rows in id order, so two committing writers never wait for each other crosswise."""
     session.flush()  # the commit's own flush would otherwise come after the row lock
-    if session.info.pop(_CHANGED, False):
-        session.execute(_BUMP)
+    for row in sorted(session.info.pop(_CHANGED, ())):
+        session.execute(_BUMPS[row])
 
 
 def _forget(session: Session, transaction: SessionTransaction) -> None:

@@ -403,8 +403,9 @@ class SchedulerLease(Base):
 
 
 class DeskGeneration(Base):
-    """One row whose value moves with every transaction that changes what the desk shows
-    (samdesk/generation.py); caches of pages and principals compare it to stay current."""
+    """The desk's change counters, one row each (samdesk/generation.py): row 1 moves with
+    every transaction that changes what the desk shows, row 2 with those that change users,
+    sessions or tokens; caches of pages and of principals compare them to stay current."""
 
     __tablename__ = "desk_generation"
 

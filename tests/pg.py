@@ -32,8 +32,9 @@ from samdesk.db import make_engine, migrate
 
 URL_ENV = "SAMDESK_TEST_POSTGRES_URL"
 MARKER = ".samdesk-test-postgres"  # in a frozen data dir: the database its copies clone
-# The rows migrations insert, put back after emptying a database (0006: the desk generation).
-SEEDED_BY_MIGRATIONS = "INSERT INTO desk_generation (id, value) VALUES (1, 0)"
+# The rows migrations insert, put back after emptying a database (0006, 0007: the desk's
+# change counters).
+SEEDED_BY_MIGRATIONS = "INSERT INTO desk_generation (id, value) VALUES (1, 0), (2, 0)"
 
 
 # Shared by every Databases of this process, so that two never pick the same name.

@@ -36,7 +36,7 @@ async def queue_page(
     sessions: SessionsDep,
     user: CurrentUser,
     cache: CacheDep,
-    desk_generation: GenerationDep,
+    generations: GenerationDep,
     account: str | None = None,
     kind: str | None = None,
     status: str | None = None,
@@ -47,6 +47,7 @@ async def queue_page(
     it is the page every reviewer keeps coming back to (approval_ui/desk_cache.py). A
     cached page is served from the event loop; rendering one goes to the thread pool."""
     key = ("queue", user, request.url.query)
+    desk_generation = generations.desk if generations else None
     html: bytes | None = cache.get(key, desk_generation, max_age=PAGE_MAX_AGE_S)
     if html is not None:
         return HTMLResponse(html)

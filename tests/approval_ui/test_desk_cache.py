@@ -83,6 +83,21 @@ def test_an_approval_through_the_api_shows_at_once(
     assert f"/drafts/{draft_id}" in client.get("/?status=approved").text
 
 
+def test_an_approval_leaves_who_is_signed_in_cached(
+    app: FastAPI, client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    """An approval changes the desk, not who anyone is: the next request of the reviewer
+    (or of anyone) is not looked up again."""
+    draft_id = owned_draft(sessions)
+    version = client.get(f"/api/drafts/{draft_id}").json()["version"]
+    with statements(app) as seen:
+        approved = client.post(f"/api/drafts/{draft_id}/approve", json={"version": version})
+        page = client.get("/?status=approved")
+    assert approved.status_code == 200 and f"/drafts/{draft_id}" in page.text
+    lookups = [sql for sql in seen if "web_sessions" in sql or "FROM users" in sql]
+    assert lookups == []
+
+
 def test_one_users_page_never_reaches_another(
     signed_in: SignedIn, sessions: sessionmaker[Session]
 ) -> None:

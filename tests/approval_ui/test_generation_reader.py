@@ -25,16 +25,21 @@ def on_own_loop(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return pool.submit(lambda: asyncio.run(scenario())).result()
 
 
+async def desk_now(reader: GenerationReader) -> int | None:
+    numbers = await reader.read()
+    return numbers.desk if numbers else None
+
+
 def test_it_follows_every_change(sessions: sessionmaker[Session]) -> None:
     reader = GenerationReader(sessions.kw["bind"])
 
     async def scenario() -> list[int | None]:
-        seen = [await reader.read()]
+        seen = [await desk_now(reader)]
         make_draft(sessions)
-        seen.append(await reader.read())
-        seen.append(await reader.read())
+        seen.append(await desk_now(reader))
+        seen.append(await desk_now(reader))
         make_draft(sessions)
-        seen.append(await reader.read())
+        seen.append(await desk_now(reader))
         await reader.close()
         return seen
 
@@ -58,17 +63,17 @@ def test_a_cut_postgresql_connection_costs_nothing_but_a_reconnect(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid() "
                     "AND application_name = ''"
-                    "AND query LIKE 'SELECT value FROM desk_generation%'"
+                    "AND query LIKE 'SELECT id, value FROM desk_generation%'"
                 )
             )
 
     async def scenario() -> tuple[int | None, int | None, int | None, bool]:
-        before = await reader.read()
+        before = await desk_now(reader)
         own = reader._connection  # noqa: SLF001 - the connection under test
         cut_readers_connection()
         make_draft(sessions)
-        after_cut = await reader.read()  # the cut connection fails: the pooled path answers
-        again = await reader.read()  # and the next read has a connection of its own again
+        after_cut = await desk_now(reader)  # the cut connection fails: the pooled path answers
+        again = await desk_now(reader)  # and the next read has a connection of its own again
         reconnected = reader._connection is not None and reader._connection is not own  # noqa: SLF001
         await reader.close()
         return before, after_cut, again, reconnected

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.policy import SMTP
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from approval_ui import messages
 from approval_ui.messages import build_message, content_hash, email_body, message_id, recipients
 from samdesk.errors import StateError
 from samdesk.models import Revision
@@ -112,3 +114,31 @@ def test_message_id_and_bytes_are_deterministic(
     draft = desk.approve(draft_id)
     assert desk.outbox(draft_id)[-1].message_id != row.message_id
     assert ".r2." in desk.outbox(draft_id)[-1].message_id
+
+
+@pytest.mark.parametrize(
+    ("subject", "recipient"),
+    [
+        ("Laura Kim, CFO", "Robert Ainsley <robert.ainsley@acmefinancial.example>"),
+        ("Zürich: nächste Schritte – Q3 €", "José Müller <jose@acme.example>"),
+        (
+            "A subject long enough to be folded " * 4,
+            ", ".join(f"p{i}@acme.example" for i in 9 * "x"),
+        ),
+        ('"Quoted" (comment) subject', '"Ainsley, Robert" <robert@acme.example>'),
+    ],
+)
+def test_the_kept_header_classes_build_the_same_bytes_as_the_standard_policy(
+    desk: Desk,
+    sessions: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    subject: str,
+    recipient: str,
+) -> None:
+    draft_id = make_draft(sessions, subject=subject, recipient=recipient, body=BODY + "é ✓\n")
+    draft = desk.approve(draft_id)
+    kept = build_message(draft, draft.current, mail_from="samdesk@northwind.example")
+    again = build_message(draft, draft.current, mail_from="samdesk@northwind.example")
+    monkeypatch.setattr(messages, "POLICY", SMTP)
+    standard = build_message(draft, draft.current, mail_from="samdesk@northwind.example")
+    assert kept == again == standard

@@ -1,4 +1,5 @@
-"""The desk generation moves once per committed change of what the desk shows, and only then."""
+"""The desk generation moves once per committed change of what the desk shows, and only then;
+the identities generation only with users, sessions and tokens."""
 
 from __future__ import annotations
 
@@ -8,15 +9,22 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from approval_ui import crud
+from approval_ui import crud, users
 from samdesk import generation
 from samdesk.db import transaction
+from samdesk.generation import Generations
 from samdesk.models import Draft, SchedulerLease, utcnow
 from tests.factories import draft_result, ensure_account, make_draft
 
 
-def now_at(sessions: sessionmaker[Session]) -> int | None:
-    return generation.read(sessions.kw["bind"])
+def both_at(sessions: sessionmaker[Session]) -> Generations:
+    numbers = generation.read(sessions.kw["bind"])
+    assert numbers is not None
+    return numbers
+
+
+def now_at(sessions: sessionmaker[Session]) -> int:
+    return both_at(sessions).desk
 
 
 def test_a_transaction_that_writes_moves_it_once(sessions: sessionmaker[Session]) -> None:
@@ -79,3 +87,32 @@ def test_a_change_is_seen_through_another_engine(sessions: sessionmaker[Session]
     make_draft(sessions)
     assert now_at(other) == before + 1
     other.kw["bind"].dispose()
+
+
+def test_a_draft_change_leaves_the_identities_generation(sessions: sessionmaker[Session]) -> None:
+    """Approvals and new drafts must not make every reviewer's sign-in be looked up again."""
+    before = both_at(sessions)
+    draft_id = make_draft(sessions)
+    with transaction(sessions) as session:
+        session.get_one(Draft, draft_id).status = "rejected"
+    after = both_at(sessions)
+    assert (after.desk, after.identities) == (before.desk + 2, before.identities)
+
+
+def test_a_user_change_moves_both_once(sessions: sessionmaker[Session]) -> None:
+    before = both_at(sessions)
+    with transaction(sessions) as session:
+        users.create_user(
+            session,
+            email="dana.ruiz@northwind.example",
+            name="Dana Ruiz",
+            role="sam",
+            password="",
+            password_hash="scrypt$not-checked-here",
+        )
+        result = draft_result()  # and a desk change in the same transaction
+        ensure_account(session, result.account_id)
+        session.flush()
+        crud.create_draft(session, result=result)
+    after = both_at(sessions)
+    assert after == Generations(before.desk + 1, before.identities + 1)
