@@ -1,5 +1,6 @@
 """The per-request read of the desk generation: right after every change, and still right when
-its own PostgreSQL connection is cut (it falls back to the pooled path, then reconnects)."""
+its own PostgreSQL connection is cut (it falls back to the pooled path, then reconnects);
+requests that arrive during a read share the next one, never the one already in flight."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval_ui.generation_reader import GenerationReader
+from samdesk.generation import Generations
 from tests.factories import make_draft
 
 T = TypeVar("T")
@@ -82,3 +84,41 @@ def test_a_cut_postgresql_connection_costs_nothing_but_a_reconnect(
     assert before is not None
     assert after_cut == again == before + 1
     assert reconnected
+
+
+def test_requests_during_a_read_share_the_next_read_and_see_what_came_before(
+    sessions: sessionmaker[Session],
+) -> None:
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite is read inline, with no round trip to share")
+    reader = GenerationReader(engine)
+    own_read = reader._read_on_own_connection  # noqa: SLF001 - the round trip under test
+    trips: list[int | None] = []
+
+    async def scenario() -> tuple[int | None, list[int | None]]:
+        held, answered = asyncio.Event(), asyncio.Event()
+
+        async def counted() -> Generations | None:
+            numbers = await own_read()
+            trips.append(numbers.desk if numbers else None)
+            if len(trips) == 1:
+                answered.set()
+                await held.wait()  # the first read has its answer but has not returned it
+            return numbers
+
+        reader._read_on_own_connection = counted  # type: ignore[method-assign]  # noqa: SLF001
+        first = asyncio.ensure_future(desk_now(reader))
+        await answered.wait()
+        await asyncio.to_thread(make_draft, sessions)  # committed while that read is in flight
+        later = [asyncio.ensure_future(desk_now(reader)) for _ in range(20)]
+        await asyncio.sleep(0.05)
+        held.set()
+        seen = [await first, *[await each for each in later]]
+        await reader.close()
+        return seen[0], seen[1:]
+
+    first, later = on_own_loop(scenario)
+    assert first is not None
+    assert later == [first + 1] * 20  # none was given the read that began before the change
+    assert len(trips) == 2  # and the twenty shared one round trip
