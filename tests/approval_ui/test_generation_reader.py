@@ -50,13 +50,18 @@ def test_it_follows_every_change(sessions: sessionmaker[Session]) -> None:
     assert (second, same, third) == (first + 1, first + 1, first + 2)
 
 
-def test_a_cut_postgresql_connection_costs_nothing_but_a_reconnect(
-    sessions: sessionmaker[Session],
-) -> None:
+def postgresql_reader(sessions: sessionmaker[Session]) -> GenerationReader:
     engine = sessions.kw["bind"]
     if engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite is read inline, with no connection of its own")
-    reader = GenerationReader(engine)
+    return GenerationReader(engine)
+
+
+def test_a_cut_postgresql_connection_costs_nothing_but_a_reconnect(
+    sessions: sessionmaker[Session],
+) -> None:
+    reader = postgresql_reader(sessions)
+    engine = sessions.kw["bind"]
 
     def cut_readers_connection() -> None:
         with engine.begin() as connection:
@@ -89,10 +94,7 @@ def test_a_cut_postgresql_connection_costs_nothing_but_a_reconnect(
 def test_requests_during_a_read_share_the_next_read_and_see_what_came_before(
     sessions: sessionmaker[Session],
 ) -> None:
-    engine = sessions.kw["bind"]
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite is read inline, with no round trip to share")
-    reader = GenerationReader(engine)
+    reader = postgresql_reader(sessions)
     own_read = reader._read_on_own_connection  # noqa: SLF001 - the round trip under test
     trips: list[int | None] = []
 
