@@ -58,6 +58,7 @@ def test_a_body_over_the_limit_is_413_with_a_message(client: TestClient, draft_i
     response = patch_raw(client, draft_id, big, "application/json")
 
     assert response.status_code == 413
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.json() == {
         "detail": f"the request body is over the desk's limit of {LIMIT} bytes (max_request_bytes)"
     }

@@ -231,6 +231,8 @@ def test_every_response_carries_the_security_headers(
     assert "frame-ancestors 'none'" in csp
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.headers["x-content-type-options"] == "nosniff"
+    kept_by_browser = response.headers.get("cache-control") != "no-store"
+    assert kept_by_browser == path.startswith("/static/")  # pages hold customer data
 
 
 def test_form_posts_and_errors_carry_the_security_headers(
