@@ -163,9 +163,10 @@ def record(bench: str, figures: list[Figure], path: Path = RESULTS, **extra: Any
             data = json.loads(path.read_text())
         except json.JSONDecodeError:
             data = {}
-    data["machine"] = machine()
+    data["machine"] = machine()  # the latest run's; each benchmark keeps its own below
     data.setdefault("benchmarks", {})[bench] = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": data["machine"],  # benchmarks are run one at a time, on whatever machine
         "load_average_1m": round(os.getloadavg()[0], 2),
         "figures": [f.to_json() for f in figures],
         **extra,

@@ -49,6 +49,9 @@ def test_record_merges_each_benchmark_into_one_file_with_the_machine(tmp_path: P
     assert data["benchmarks"]["one"]["figures"][0]["ratio"] == 0.5
     assert data["benchmarks"]["two"]["extra"] == 1
     assert data["machine"]["cores"] >= 1 and not math.isnan(data["machine"]["memory_gib"])
+    # benchmarks run one at a time, maybe on other machines: each names its own
+    assert data["benchmarks"]["one"]["machine"] == data["benchmarks"]["two"]["machine"]
+    assert data["benchmarks"]["one"]["machine"]["cpu"] == machine()["cpu"]
 
 
 def test_machine_names_the_cpu() -> None:
