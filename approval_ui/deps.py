@@ -72,8 +72,8 @@ async def get_principal(
 
     The answer is cached until a user, session or token changes (a revoked token, a
     deactivated user and a signed-out session all do; an approval does not) or the
-    credential's own time runs out. ``async``, so
-    a cached answer costs no trip through the thread pool; a lookup takes one.
+    credential's own time runs out. ``async``, so a cached answer costs no trip through the
+    thread pool; a lookup takes one.
     """
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
     via, credential = ("token", secret.strip()) if scheme.lower() == "bearer" else ("", "")

@@ -16,9 +16,10 @@ from samdesk.models import Draft, Revision
 class _KeptHeaderClasses(HeaderRegistry):
     """The standard registry, but each header's class is made once, not on every header.
 
-    ``HeaderRegistry`` builds a new class with ``type()`` for every header it parses: a
-    quarter of the CPU of an approval went to building the frozen message, most of it there.
-    The classes made are the same, so the bytes are too (tests/approval_ui/test_messages.py).
+    ``HeaderRegistry`` builds a new class with ``type()`` for every header it parses. A
+    quarter of an approval's CPU went to building the frozen message, and a quarter of that
+    to making those classes. They are the same classes, so the bytes are the same too
+    (tests/approval_ui/test_messages.py).
     """
 
     def __init__(self) -> None:
