@@ -27,9 +27,10 @@ class _KeptHeaderClasses(HeaderRegistry):
         self._made: dict[str, type[BaseHeader]] = {}
 
     def __getitem__(self, name: str) -> type[BaseHeader]:
-        made = self._made.get(name.lower())
+        key = name.lower()
+        made = self._made.get(key)
         if made is None:
-            made = self._made[name.lower()] = super().__getitem__(name)
+            made = self._made[key] = super().__getitem__(name)
         return made
 
     def map_to_type(self, name: str, cls: type[BaseHeader]) -> None:
