@@ -68,14 +68,22 @@ class WriterTurn:
 
 
 _turns: dict[tuple[int, Path], WriterTurn] = {}
+_by_name: dict[tuple[int, str], WriterTurn] = {}  # the same turns, by the name callers give
 _guard = threading.Lock()
 
 
 def turn(database: str) -> WriterTurn:
-    """This process's turn for ``database`` (one per file; a forked child gets its own)."""
+    """This process's turn for ``database`` (one per file; a forked child gets its own).
+
+    Every write asks, so a name seen before skips resolving the path (a syscall per part)."""
+    named = (os.getpid(), database)
+    found = _by_name.get(named)
+    if found is not None:
+        return found
     key = (os.getpid(), Path(database).resolve())
     with _guard:
         found = _turns.get(key)
         if found is None:
             found = _turns[key] = WriterTurn(key[1])
+        _by_name[named] = found
         return found

@@ -184,3 +184,13 @@ def test_a_killed_writer_gives_its_turn_back(quick: sessionmaker[Session]) -> No
         with transaction(quick) as session:  # at once: its file lock died with it
             session.get_one(Draft, draft_id, with_for_update=True).status = "rejected"
     assert file_lock_free(quick)
+
+
+def test_every_name_of_one_file_is_one_turn(tmp_path: Path) -> None:
+    """The remembered names must never give one file two turns (two writers at once)."""
+    (tmp_path / "sub").mkdir()
+    database = tmp_path / "samdesk.db"
+    names = [str(database), str(database), str(tmp_path / "sub" / ".." / "samdesk.db")]
+    turns = {id(write_turns.turn(name)) for name in names}
+    assert len(turns) == 1
+    assert write_turns.turn(str(tmp_path / "other.db")) is not write_turns.turn(names[0])
