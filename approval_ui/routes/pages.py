@@ -46,7 +46,8 @@ async def queue_page(
     """The queue; the page is rendered again only once the desk changed (or it aged), as
     it is the page every reviewer keeps coming back to (approval_ui/desk_cache.py). A
     cached page is served from the event loop; rendering one goes to the thread pool."""
-    key = ("queue", user, request.url.query)
+    # the raw query string: ``request.url`` would build the whole URL for it, per request
+    key = ("queue", user, request.scope["query_string"])
     desk_generation = generations.desk if generations else None
     html: bytes | None = cache.get(key, desk_generation, max_age=PAGE_MAX_AGE_S)
     if html is not None:

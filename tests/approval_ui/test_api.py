@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.grounding import Finding
+from approval_ui import actions
 from tests.approval_ui.conftest import REVIEWER, eml_files
 from tests.factories import make_draft
 
@@ -267,6 +269,35 @@ def test_send_writes_the_frozen_message_once(
         "sent",
         sent["message_id"],
     )
+
+
+def test_actions_run_off_the_event_loop(
+    client: TestClient, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write endpoints are ``async``; the database work they start must still run in
+    the thread pool, or one slow commit stalls every other request the desk is serving."""
+    on_loop: dict[str, bool] = {}
+    for name in ("edit", "approve", "send", "reject"):
+        original = getattr(actions, name)
+
+        def recorded(*args: Any, _name: str = name, _act: Any = original, **kwargs: Any) -> Any:
+            try:
+                asyncio.get_running_loop()
+                on_loop[_name] = True
+            except RuntimeError:
+                on_loop[_name] = False
+            return _act(*args, **kwargs)
+
+        monkeypatch.setattr(actions, name, recorded)
+    sent, rejected = make_draft(sessions), make_draft(sessions)
+
+    assert client.patch(f"/api/drafts/{sent}", json={"body": "Hello again."}).status_code == 200
+    assert client.post(f"/api/drafts/{sent}/approve", json={}).status_code == 200
+    assert client.post(f"/api/drafts/{sent}/send").status_code == 200
+    reject = client.post(f"/api/drafts/{rejected}/reject", json={"reason": "not now"})
+    assert reject.status_code == 200
+
+    assert on_loop == {"edit": False, "approve": False, "send": False, "reject": False}
 
 
 def test_the_audit_endpoint_lists_the_trail(

@@ -60,6 +60,11 @@ def test_desk_load_on_sqlite_and_postgresql_has_no_failed_request() -> None:
     sane(figures, 1)
     assert all(f.extra.get("non_2xx", 0) == 0 for f in figures)
     assert extra["sqlite"]["server_peak_rss_mib"] > 0
+    # the ceiling: approve's request doing nothing is faster than approving, on each database
+    approve = [f for f in figures if f.name.startswith("approve")]
+    ceilings = [f for f in figures if f.name.startswith("ceiling:")]
+    assert approve and len(ceilings) == 2 * len(approve)
+    assert all(0 < f.extra["approve_over_noop_pool"] < 1 for f in approve)
 
 
 def test_tokens_split_sources_from_instructions_and_the_tight_budget_holds() -> None:
