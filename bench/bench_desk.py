@@ -14,8 +14,8 @@ The approvals run after the page loads, so each page round starts from a changed
 
 Beside them, the ceiling: in a server of its own (bench/ceiling.py), approve's exact
 request answered by a route that does nothing, on the event loop and after one trip
-through the thread pool, each ÷ /healthz. No work at all gets the approve figure only so
-far, so that is what its distance to the target is read against.
+through the thread pool, each ÷ /healthz. No approval can beat a route that does no work,
+so approve's distance to its target is read against this.
 """
 
 from __future__ import annotations
