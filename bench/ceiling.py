@@ -1,12 +1,12 @@
 """The desk with two routes that do nothing: what any authenticated JSON write costs on this
 stack before it does any work, so the approve figure can be read against it.
 
-``POST /bench/noop/{id}`` takes exactly what ``POST /api/drafts/{id}/approve`` takes (the
-path id, the JSON body, the bearer token and its CSRF check, the settings, the If-Match
-header) and answers ``{}`` from the event loop; ``POST /bench/noop-pool/{id}`` also makes the
-one trip through the thread pool that any blocking database work needs. Served by
-``python -m bench.ceiling``, started like ``samdesk serve`` (one uvicorn process, the same
-defaults), from the same environment; the desk's own routes are untouched.
+``POST /bench/noop/{draft_id}`` takes exactly what ``POST /api/drafts/{draft_id}/approve``
+takes (the path id, the JSON body, the bearer token and its CSRF check, the settings, the
+If-Match header) and answers ``{}`` from the event loop; ``POST /bench/noop-pool/{draft_id}``
+also makes the one trip through the thread pool that any blocking database work needs.
+Served by ``python -m bench.ceiling``, started like ``samdesk serve`` (one uvicorn process,
+the same defaults), from the same environment; the desk's own routes are untouched.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from approval_ui.routes.api import IfMatch
 from approval_ui.schemas import ApproveRequest
 from samdesk.config import get_settings
 
-NOOP = "/bench/noop/{id}"
-NOOP_POOL = "/bench/noop-pool/{id}"
+NOOP = "/bench/noop/{draft_id}"  # route paths and load templates (bench/wrk.py) alike
+NOOP_POOL = "/bench/noop-pool/{draft_id}"
 
 
 def ceiling_app() -> FastAPI:
     app = create_app(get_settings())
-    app.post(NOOP.replace("{id}", "{draft_id}"))(_noop(through_pool=False))
-    app.post(NOOP_POOL.replace("{id}", "{draft_id}"))(_noop(through_pool=True))
+    app.post(NOOP)(_noop(through_pool=False))
+    app.post(NOOP_POOL)(_noop(through_pool=True))
     return app
 
 

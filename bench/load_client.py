@@ -1,7 +1,7 @@
 """The fallback load generator when ``wrk`` is not installed: bounded in time, loopback only.
 
 ``python -m bench.load_client '{"base": ..., "path": ..., "token": ..., "seconds": ...,
-"approve": [ids] | null, "distinct": bool, "post": "/api/drafts/{id}/approve"}'`` prints
+"approve": [ids] | null, "distinct": bool, "post": "/api/drafts/{draft_id}/approve"}'`` prints
 ``{"rate": req/s, "bad": non-2xx count}``.
 """
 
@@ -37,7 +37,7 @@ def main() -> None:
                     with lock:
                         draft_id = next(ids)
                     response = client.post(
-                        spec["post"].format(id=draft_id), json={"confirm_flags": True}
+                        spec["post"].format(draft_id=draft_id), json={"confirm_flags": True}
                     )
                 elif fresh is not None:
                     with lock:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 APPROVE_BODY = '{"confirm_flags": true}'
-APPROVE_PATH = "/api/drafts/{id}/approve"  # what ``approve`` posts to, each id in turn
+APPROVE_PATH = "/api/drafts/{draft_id}/approve"  # what ``approve`` posts to, each id in turn
 REQUESTS_S = re.compile(r"Requests/sec:\s+([\d.]+)")
 
 # wrk's own summary has no percentiles: the script's ``done`` prints one JSON line of figures.
@@ -44,7 +44,7 @@ def script(
 ) -> str:
     """GET ``path`` (``distinct``: each with a query string of its own, so no page comes from
     the desk's cache); or approve the ids of ``approve`` in turn (POSTed to ``post``, its
-    ``{id}`` replaced: the ceiling server's no-op takes the same body); or the soak's mix over
+    ``{draft_id}`` replaced: the ceiling server's no-op takes the same body); or the soak's mix over
     ``mixed`` ids (per 10 requests: 6 queue views, 2 edits, 2 approves of the drafts just
     edited)."""
     lines = []
@@ -58,7 +58,7 @@ def script(
         ]
     lines.append("local i = 0")
     if approve is not None:
-        before, _, after = post.partition("{id}")
+        before, _, after = post.partition("{draft_id}")
         lines += [
             "request = function()",
             "  i = i + 1",
