@@ -51,8 +51,9 @@ test: $(STAMP) ## run the whole test suite on SQLite, then on PostgreSQL if SAMD
 	  $(BIN)/python -m pytest; \
 	fi
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff (checks and format) and mypy
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 record: $(STAMP) ## re-record the LLM cassettes against the embedded model server

@@ -50,7 +50,11 @@ class OpenAIChatModel(ChatModel):
                 raise ModelUnavailableError(reason)
             log.warning(
                 "model call %d/%d failed (%s: %s); retrying in %.2f s",
-                attempt, self.policy.attempts, outcome.kind, outcome.detail, wait,
+                attempt,
+                self.policy.attempts,
+                outcome.kind,
+                outcome.detail,
+                wait,
             )
             time.sleep(wait)
 

@@ -110,8 +110,10 @@ def _parse_line(path: Path, number: int, raw: bytes) -> Signal | list[InputError
     try:
         text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
     except UnicodeDecodeError as exc:
-        return bad(f"not valid UTF-8 (byte 0x{raw[exc.start]:02X} at column {exc.start + 1}); "
-                   "save the file as UTF-8")
+        return bad(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02X} at column {exc.start + 1}); "
+            "save the file as UTF-8"
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

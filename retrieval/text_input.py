@@ -41,9 +41,7 @@ def read_capped(path: Path, max_bytes: int, setting: str) -> bytes | str:
     except OSError as exc:
         return f"cannot read file: {exc.strerror}"
     if len(raw) > max_bytes:
-        return (
-            f"file is larger than {max_bytes} bytes ({size} bytes); split it, or raise {setting}"
-        )
+        return f"file is larger than {max_bytes} bytes ({size} bytes); split it, or raise {setting}"
     return raw
 
 

@@ -58,8 +58,16 @@ def start_chroma_server(directory: Path, timeout_s: float = 90.0) -> ChromaServe
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     log = directory / "chroma-server.log"
-    command = [chroma_executable(), "run", "--path", str(directory / "data"),
-               "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        chroma_executable(),
+        "run",
+        "--path",
+        str(directory / "data"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     if sys.platform.startswith("linux"):
         command = [sys.executable, "-c", DIE_WITH_PARENT, *command]
     with log.open("wb") as out:  # a file, not a pipe: a full pipe would stall the server
@@ -78,16 +86,19 @@ def _wait_until_up(server: ChromaServer, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            pytest.fail(f"chroma run exited with {server.process.returncode}: "
-                        f"{server.log.read_text()[-2000:]}")
+            pytest.fail(
+                f"chroma run exited with {server.process.returncode}: "
+                f"{server.log.read_text()[-2000:]}"
+            )
         try:
             if httpx.get(f"{server.url}/api/v2/heartbeat", timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    pytest.fail(f"chroma run did not answer within {timeout_s:.0f} s: "
-                f"{server.log.read_text()[-2000:]}")
+    pytest.fail(
+        f"chroma run did not answer within {timeout_s:.0f} s: {server.log.read_text()[-2000:]}"
+    )
 
 
 @pytest.fixture(scope="session")

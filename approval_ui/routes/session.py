@@ -85,9 +85,7 @@ def login(
         attempt = throttle.begin(email, request.client.host if request.client else None)
     except LoginThrottledError as refused:  # the password is not even looked at
         with sessions() as session:
-            page = _login_page(
-                request, session, next, str(refused), status_code=429, email=email
-            )
+            page = _login_page(request, session, next, str(refused), status_code=429, email=email)
         page.headers["Retry-After"] = str(refused.retry_after_s)
         return page
     try:

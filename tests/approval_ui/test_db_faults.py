@@ -75,7 +75,9 @@ def assert_recovers(client: TestClient, draft_id: int, draft_version: int, db: P
 
 
 def test_a_full_disk_refuses_approve_and_edit_with_503_and_changes_nothing(
-    tmp_path: Path, small_disk: Path, password_hash: str  # noqa: F811
+    tmp_path: Path,
+    small_disk: Path,  # noqa: F811 - the fixture imported above
+    password_hash: str,
 ) -> None:
     from approval_ui.main import create_app
     from approval_ui.sending import OutboxFolderSender

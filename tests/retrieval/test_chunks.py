@@ -86,14 +86,18 @@ def test_structured_blocks_carry_the_plans_numbers() -> None:
     assert scorecard.count("\n- ") == 6  # seven rows
 
     stakeholders = chunks["acme-financial/stakeholders"].text
-    assert ("- Robert Ainsley, Chief Financial Officer: role economic buyer, relationship good"
-            in stakeholders)
+    assert (
+        "- Robert Ainsley, Chief Financial Officer: role economic buyer, relationship good"
+        in stakeholders
+    )
     assert "- Tom Reilly, Head of Trading Desk Technology: role technical evaluator" in stakeholders
     assert stakeholders.count("\n- ") == 7  # eight stakeholders
 
     opportunities = chunks["acme-financial/open-opportunities"].text
-    assert ("- Trading Desk expansion: $200,000, stage discovery, close 2027-02-28, "
-            "module Advanced Analytics module") in opportunities
+    assert (
+        "- Trading Desk expansion: $200,000, stage discovery, close 2027-02-28, "
+        "module Advanced Analytics module"
+    ) in opportunities
     assert "- Compliance reporting governance: $50,000, stage qualification" in opportunities
 
     metrics = chunks["acme-financial/metrics-vs-targets"].text
@@ -123,8 +127,12 @@ def test_empty_blocks_are_left_out() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("Metrics vs targets", "metrics-vs-targets"), ("Notes & Next steps!", "notes-next-steps"),
-     ("  Q4 / 2026  ", "q4-2026"), ("???", "section")],
+    [
+        ("Metrics vs targets", "metrics-vs-targets"),
+        ("Notes & Next steps!", "notes-next-steps"),
+        ("  Q4 / 2026  ", "q4-2026"),
+        ("???", "section"),
+    ],
 )
 def test_slug(text: str, expected: str) -> None:
     assert slug(text) == expected
@@ -132,8 +140,11 @@ def test_slug(text: str, expected: str) -> None:
 
 def sample_signal(**overrides: object) -> Signal:
     data: dict[str, object] = {
-        "id": "sig-acme-901", "account_id": "acme-financial", "type": "leadership_change",
-        "title": "Acme names a CFO", "text": "Acme Financial Corp appointed Laura Kim as CFO.",
+        "id": "sig-acme-901",
+        "account_id": "acme-financial",
+        "type": "leadership_change",
+        "title": "Acme names a CFO",
+        "text": "Acme Financial Corp appointed Laura Kim as CFO.",
         "source_url": "https://news.example/acme-cfo",
         "published_at": "2026-11-03T10:00:00+01:00",
     }

@@ -163,9 +163,12 @@ def test_a_latin1_plan_names_the_line_column_and_the_likely_encoding(tmp_path: P
 
     error = only(load_plan(path)[1])
 
-    expected_line = ACME_PLAN.splitlines().index(
-        next(x for x in ACME_PLAN.splitlines() if "Acme Financial Corp" in x)
-    ) + 1
+    expected_line = (
+        ACME_PLAN.splitlines().index(
+            next(x for x in ACME_PLAN.splitlines() if "Acme Financial Corp" in x)
+        )
+        + 1
+    )
     assert error.line == expected_line
     assert "byte 0xE8" in error.problem and "Latin-1" in error.problem
     assert "save the file as UTF-8" in error.problem
@@ -176,7 +179,8 @@ def test_signals_utf8_bom_is_accepted_bad_bytes_and_nul_are_errors_per_line(
 ) -> None:
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(
-        b"\xef\xbb\xbf" + jsonl(signal(id="sig-bom"))  # a UTF-8 BOM, as Windows tools write
+        b"\xef\xbb\xbf"
+        + jsonl(signal(id="sig-bom"))  # a UTF-8 BOM, as Windows tools write
         + jsonl(signal(id="sig-latin1")).replace(b"raises", b"l\xe8ve")
         + jsonl(signal(id="sig-nul-escaped", text="before\u0000after"))
         + jsonl(signal(id="sig-nul-raw")).replace(b"round", b"ro\x00und")
@@ -215,8 +219,14 @@ def test_nul_in_a_plan_is_refused_with_its_line(tmp_path: Path) -> None:
 def test_deeply_nested_json_is_refused_without_a_recursion_error(tmp_path: Path) -> None:
     path = tmp_path / "nested.jsonl"
     path.write_bytes(
-        b'{"id": "sig-deep", "text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
-        + b'{"id": "sig-deep2", "text": ' + b"[" * 500 + b"]" * 500 + b"}\n"
+        b'{"id": "sig-deep", "text": '
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}\n"
+        + b'{"id": "sig-deep2", "text": '
+        + b"[" * 500
+        + b"]" * 500
+        + b"}\n"
         + jsonl(signal())
     )
 
@@ -229,8 +239,9 @@ def test_deeply_nested_json_is_refused_without_a_recursion_error(tmp_path: Path)
 def test_deeply_nested_yaml_and_alias_bombs_in_a_plan_are_refused(tmp_path: Path) -> None:
     front_end = ACME_PLAN.index("\n---", 3)
     deep = tmp_path / "deep.md"
-    deep.write_text(ACME_PLAN[:front_end] + "\nextra: " + "[" * 50_000 + "]" * 50_000
-                    + ACME_PLAN[front_end:])
+    deep.write_text(
+        ACME_PLAN[:front_end] + "\nextra: " + "[" * 50_000 + "]" * 50_000 + ACME_PLAN[front_end:]
+    )
     bomb = tmp_path / "bomb.md"
     laughs = "\n".join(
         ["lol0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
@@ -258,7 +269,8 @@ def hostile_folder(tmp_path: Path) -> Path:
     (folder / "signals").mkdir(parents=True)
     shutil.copy(SAMPLES / "accounts" / f"{ACME}.md", folder)
     good = [
-        x for x in (SAMPLES / "signals" / "signals.jsonl").read_text().splitlines()
+        x
+        for x in (SAMPLES / "signals" / "signals.jsonl").read_text().splitlines()
         if f'"{ACME}"' in x
     ]
     (folder / "signals" / "acme.jsonl").write_text("\n".join(good) + "\n")
@@ -267,7 +279,10 @@ def hostile_folder(tmp_path: Path) -> Path:
     (folder / "excel-export.md").write_bytes(ACME_PLAN.encode("utf-16"))
     (folder / "signals" / "hostile.jsonl").write_bytes(
         jsonl(signal(id="sig-too-long", text="z" * (MAX_LINE_BYTES + 10)))
-        + b'{"id": "sig-deep", "text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+        + b'{"id": "sig-deep", "text": '
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}\n"
         + jsonl(signal(id="sig-nul", text="a\u0000b"))
         + jsonl(signal(id="sig-hostile-ok"))  # the one good line: it goes in
     )
@@ -294,8 +309,12 @@ def test_one_ingest_keeps_the_good_files_and_lines_and_indexes_nothing_it_refuse
 
     where = sorted((Path(e.path).name, e.line) for e in report.errors)
     assert where == [
-        ("excel-export.md", None), ("hostile.jsonl", 1), ("hostile.jsonl", 2),
-        ("hostile.jsonl", 3), ("logo.jsonl", None), ("logo.md", None),
+        ("excel-export.md", None),
+        ("hostile.jsonl", 1),
+        ("hostile.jsonl", 2),
+        ("hostile.jsonl", 3),
+        ("logo.jsonl", None),
+        ("logo.md", None),
     ]
     assert report.added == 1 + 11 + 1  # the plan, its 11 signals, the one good hostile line
     db = settings.data_dir / "samdesk.db"

@@ -71,18 +71,37 @@ def sample_collection(workspace: Path, index: VectorIndex) -> chromadb.Collectio
     return client.get_collection(index.collection_name, embedding_function=None)
 
 
-def signal(id_: str, *, days_old: float, account: str = "acme-financial",
-           title: str = "Hiring freeze",
-           text: str = "Acme Financial Corp announced a company-wide hiring freeze.") -> Chunk:
-    return Chunk(id=id_, account_id=account, kind="signal", section="budget_freeze",
-                 title=title, text=text, published_at=AS_OF - timedelta(days=days_old),
-                 url=f"https://news.example/{id_}")
+def signal(
+    id_: str,
+    *,
+    days_old: float,
+    account: str = "acme-financial",
+    title: str = "Hiring freeze",
+    text: str = "Acme Financial Corp announced a company-wide hiring freeze.",
+) -> Chunk:
+    return Chunk(
+        id=id_,
+        account_id=account,
+        kind="signal",
+        section="budget_freeze",
+        title=title,
+        text=text,
+        published_at=AS_OF - timedelta(days=days_old),
+        url=f"https://news.example/{id_}",
+    )
 
 
-def plan_chunk(account: str = "acme-financial",
-               text: str = "Risk: budget freeze in 2027.") -> Chunk:
-    return Chunk(id=f"{account}/risks", account_id=account, kind="plan", section="Risks",
-                 title=f"{account} account plan: Risks", text=text)
+def plan_chunk(
+    account: str = "acme-financial", text: str = "Risk: budget freeze in 2027."
+) -> Chunk:
+    return Chunk(
+        id=f"{account}/risks",
+        account_id=account,
+        kind="plan",
+        section="Risks",
+        title=f"{account} account plan: Risks",
+        text=text,
+    )
 
 
 @pytest.mark.parametrize("n", range(len(PLANS)), ids=[p.account_id for p in PLANS])
@@ -97,15 +116,17 @@ def test_search_never_leaves_the_account(shared_index: VectorIndex, n: int) -> N
 
 
 def test_query_naming_another_company_stays_in_scope(shared_index: VectorIndex) -> None:
-    results = shared_index.search("Brightline Energy grid modernization",
-                                  account_id="acme-financial", k=10, as_of=AS_OF)
+    results = shared_index.search(
+        "Brightline Energy grid modernization", account_id="acme-financial", k=10, as_of=AS_OF
+    )
 
     assert results
     assert all(r.chunk.account_id == "acme-financial" for r in results)
     assert all(r.chunk.id.startswith(("acme-financial/", "sig-acme-")) for r in results)
     # ...while the same query scoped to Brightline does find Brightline.
-    own = shared_index.search("Brightline Energy grid modernization",
-                              account_id="brightline-energy", k=3, as_of=AS_OF)
+    own = shared_index.search(
+        "Brightline Energy grid modernization", account_id="brightline-energy", k=3, as_of=AS_OF
+    )
     assert own and all(r.chunk.account_id == "brightline-energy" for r in own)
 
 
@@ -115,8 +136,9 @@ def test_unknown_account_finds_nothing(shared_index: VectorIndex) -> None:
 
 @pytest.mark.parametrize("kind", ["signal", "plan"])
 def test_kinds_filter(shared_index: VectorIndex, kind: str) -> None:
-    results = shared_index.search("budget freeze and new CFO", account_id="acme-financial",
-                                  k=20, as_of=AS_OF, kinds=(kind,))  # type: ignore[arg-type]
+    results = shared_index.search(
+        "budget freeze and new CFO", account_id="acme-financial", k=20, as_of=AS_OF, kinds=(kind,)
+    )  # type: ignore[arg-type]
 
     assert len(results) >= 10  # acme has 12 plan chunks and 11 signals
     assert {r.chunk.kind for r in results} == {kind}
@@ -124,8 +146,9 @@ def test_kinds_filter(shared_index: VectorIndex, kind: str) -> None:
 
 
 def test_results_are_sorted_by_blended_score_and_cut_at_k(shared_index: VectorIndex) -> None:
-    results = shared_index.search("champion retirement", account_id="acme-financial",
-                                  k=5, as_of=AS_OF)
+    results = shared_index.search(
+        "champion retirement", account_id="acme-financial", k=5, as_of=AS_OF
+    )
 
     assert len(results) == 5
     scores = [r.score for r in results]
@@ -152,11 +175,13 @@ def test_similarity_is_cosine(index: VectorIndex, embedder: Embedder) -> None:
 
 
 def test_fresher_signal_ranks_first_for_identical_text(index: VectorIndex) -> None:
-    index.upsert([
-        signal("sig-acme-old", days_old=300),
-        signal("sig-acme-new", days_old=2),
-        signal("sig-brightline-newest", days_old=0, account="brightline-energy"),
-    ])
+    index.upsert(
+        [
+            signal("sig-acme-old", days_old=300),
+            signal("sig-acme-new", days_old=2),
+            signal("sig-brightline-newest", days_old=0, account="brightline-energy"),
+        ]
+    )
 
     results = index.search("hiring freeze", account_id="acme-financial", as_of=AS_OF)
 
@@ -167,14 +192,23 @@ def test_fresher_signal_ranks_first_for_identical_text(index: VectorIndex) -> No
 
 
 def test_recency_does_not_swamp_relevance(index: VectorIndex) -> None:
-    index.upsert([
-        signal("sig-acme-relevant", days_old=200),
-        signal("sig-acme-offtopic", days_old=0, title="Charity run",
-               text="Acme Financial Corp sponsored a charity marathon in the city park."),
-    ])
+    index.upsert(
+        [
+            signal("sig-acme-relevant", days_old=200),
+            signal(
+                "sig-acme-offtopic",
+                days_old=0,
+                title="Charity run",
+                text="Acme Financial Corp sponsored a charity marathon in the city park.",
+            ),
+        ]
+    )
 
-    results = index.search("Acme Financial Corp announced a company-wide hiring freeze.",
-                           account_id="acme-financial", as_of=AS_OF)
+    results = index.search(
+        "Acme Financial Corp announced a company-wide hiring freeze.",
+        account_id="acme-financial",
+        as_of=AS_OF,
+    )
 
     assert results[0].chunk.id == "sig-acme-relevant"
 
@@ -183,8 +217,9 @@ def test_plan_chunks_do_not_age(index: VectorIndex) -> None:
     index.upsert([plan_chunk(), signal("sig-acme-1", days_old=2)])
 
     now = index.search("budget freeze", account_id="acme-financial", as_of=AS_OF)
-    later = index.search("budget freeze", account_id="acme-financial",
-                         as_of=AS_OF + timedelta(days=3650))
+    later = index.search(
+        "budget freeze", account_id="acme-financial", as_of=AS_OF + timedelta(days=3650)
+    )
 
     plan_now = next(r for r in now if r.chunk.kind == "plan")
     plan_later = next(r for r in later if r.chunk.kind == "plan")
@@ -211,7 +246,8 @@ def test_get_round_trips_chunks(index: VectorIndex) -> None:
     index.upsert(chunks)
 
     assert sorted(index.get([c.id for c in chunks]), key=lambda c: c.id) == sorted(
-        chunks, key=lambda c: c.id)
+        chunks, key=lambda c: c.id
+    )
     assert index.get(["missing"]) == []
 
 
@@ -255,14 +291,20 @@ def test_exact_search_agrees_with_chromadbs_own_query(
         vector = embedder.embed([f"{plan.name}: renewal, budget and risks"])[0]
         queries: PyEmbeddings = [vector]
 
-        ours = index.search("", account_id=plan.account_id, k=10, as_of=AS_OF,
-                            ranking=plain, query_vector=vector)
-        theirs = raw.query(query_embeddings=queries, n_results=10, include=["distances"],
-                           where={"account_id": plan.account_id})
+        ours = index.search(
+            "", account_id=plan.account_id, k=10, as_of=AS_OF, ranking=plain, query_vector=vector
+        )
+        theirs = raw.query(
+            query_embeddings=queries,
+            n_results=10,
+            include=["distances"],
+            where={"account_id": plan.account_id},
+        )
 
         assert [r.chunk.id for r in ours] == theirs["ids"][0]
         assert [r.similarity for r in ours] == pytest.approx(
-            [1 - d for d in (theirs["distances"] or [[]])[0]], abs=1e-5)
+            [1 - d for d in (theirs["distances"] or [[]])[0]], abs=1e-5
+        )
 
 
 def test_own_writes_are_searchable_at_once(index: VectorIndex) -> None:
@@ -270,8 +312,9 @@ def test_own_writes_are_searchable_at_once(index: VectorIndex) -> None:
     assert index.search("hiring freeze", account_id="acme-financial", as_of=AS_OF) == []
 
     index.upsert([signal("sig-acme-1", days_old=1)])
-    assert [r.chunk.id for r in index.search("hiring freeze", account_id="acme-financial",
-                                             as_of=AS_OF)] == ["sig-acme-1"]
+    assert [
+        r.chunk.id for r in index.search("hiring freeze", account_id="acme-financial", as_of=AS_OF)
+    ] == ["sig-acme-1"]
 
     index.upsert([signal("sig-acme-1", days_old=1, text="Acme lifted its hiring freeze.")])
     [found] = index.search("hiring freeze", account_id="acme-financial", as_of=AS_OF)
@@ -283,8 +326,9 @@ def test_own_writes_are_searchable_at_once(index: VectorIndex) -> None:
 
 def test_a_chunk_moved_to_another_account_leaves_the_first(index: VectorIndex) -> None:
     index.upsert([signal("sig-1", days_old=1), plan_chunk()])
-    assert "sig-1" in {r.chunk.id for r in index.search("hiring freeze",
-                                                          account_id="acme-financial")}
+    assert "sig-1" in {
+        r.chunk.id for r in index.search("hiring freeze", account_id="acme-financial")
+    }
 
     index.upsert([signal("sig-1", days_old=1, account="brightline-energy")])
 

@@ -32,7 +32,6 @@ def test_vectors_of_unknown_ids_are_absent(sample_index: VectorIndex) -> None:
     assert len(sample_index.vectors([SIGNAL])[SIGNAL]) == 384
 
 
-
 def test_memory_is_bounded_and_an_evicted_account_is_read_again(
     sample_index: VectorIndex,
 ) -> None:

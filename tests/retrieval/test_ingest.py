@@ -27,10 +27,13 @@ def sample_signal(id_: str) -> dict[str, Any]:
 
 def new_signal(id_: str, account_id: str = "acme-financial", **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": id_, "account_id": account_id, "type": "funding",
+        "id": id_,
+        "account_id": account_id,
+        "type": "funding",
         "title": f"{account_id} raises a round ({id_})",
         "text": f"{account_id} raised $40M from growth investors; signal {id_}.",
-        "source_url": f"https://news.example/{id_}", "published_at": "2026-11-20T09:00:00Z",
+        "source_url": f"https://news.example/{id_}",
+        "published_at": "2026-11-20T09:00:00Z",
     }
     data.update(overrides)
     return data
@@ -92,26 +95,30 @@ def test_mixed_file_loads_good_lines_reports_bad_and_keeps_old_data(
     hashes = all_hashes(sample_index)
     path = write_jsonl(
         tmp_path / "mixed.jsonl",
-        new_signal("sig-acme-901"),                               # 1: new
-        "",                                                       # 2: blank
-        '{"id": "sig-acme-902", "account_id": ',                  # 3: not JSON
-        new_signal("sig-brightline-901", "brightline-energy"),    # 4: new
-        new_signal("sig-acme-903", type="rumour"),                # 5: bad enum
-        sample_signal("sig-acme-001"),                            # 6: already stored as is
-        new_signal("sig-acme-904", published_at="2026-11-20"),    # 7: naive date
+        new_signal("sig-acme-901"),  # 1: new
+        "",  # 2: blank
+        '{"id": "sig-acme-902", "account_id": ',  # 3: not JSON
+        new_signal("sig-brightline-901", "brightline-energy"),  # 4: new
+        new_signal("sig-acme-903", type="rumour"),  # 5: bad enum
+        sample_signal("sig-acme-001"),  # 6: already stored as is
+        new_signal("sig-acme-904", published_at="2026-11-20"),  # 7: naive date
     )
 
     report = ingest([path], index=sample_index, sessions=sample_sessions)
 
     assert (report.added, report.updated, report.unchanged) == (2, 0, 1)
     assert [(e.line, e.field) for e in report.errors] == [
-        (3, None), (5, "type"), (7, "published_at"),
+        (3, None),
+        (5, "type"),
+        (7, "published_at"),
     ]
     assert all(str(e).startswith(f"{path}:{e.line}:") for e in report.errors)
     assert counts(sample_index, sample_sessions) == (before[0] + 2, before[1], before[2] + 2)
     assert all_hashes(sample_index) == hashes  # nothing stored before was touched
     assert {c.id for c in sample_index.get(["sig-acme-901", "sig-brightline-901"])} == {
-        "sig-acme-901", "sig-brightline-901"}
+        "sig-acme-901",
+        "sig-brightline-901",
+    }
     assert sample_index.get(["sig-acme-903", "sig-acme-904"]) == []
 
 
@@ -133,9 +140,14 @@ def test_edited_signal_text_is_updated_in_place(
         record = session.get(SignalRecord, "sig-acme-001")
         assert record is not None and record.text == edited["text"]
         assert record.content_hash == sample_index.hashes(["sig-acme-001"])["sig-acme-001"]
-    [top] = sample_index.search("Helen Park Harbor Trust Bank", account_id="acme-financial",
-                                k=1, as_of=AS_OF, kinds=("signal",),
-                                ranking=Ranking(recency_weight=0))  # relevance only
+    [top] = sample_index.search(
+        "Helen Park Harbor Trust Bank",
+        account_id="acme-financial",
+        k=1,
+        as_of=AS_OF,
+        kinds=("signal",),
+        ranking=Ranking(recency_weight=0),
+    )  # relevance only
     assert top.chunk.id == "sig-acme-001"
 
 
@@ -193,8 +205,9 @@ def test_removed_plan_section_is_removed_from_the_index(
     with sample_sessions() as session:
         acme = session.get(Account, "acme-financial")
         assert acme is not None and "Last contact" not in acme.plan["sections"]
-    results = sample_index.search("last contact monthly executive sync",
-                                  account_id="acme-financial", k=20, as_of=AS_OF)
+    results = sample_index.search(
+        "last contact monthly executive sync", account_id="acme-financial", k=20, as_of=AS_OF
+    )
     assert "acme-financial/last-contact" not in {r.chunk.id for r in results}
 
     again = ingest([path], index=sample_index, sessions=sample_sessions)
@@ -225,8 +238,11 @@ def test_signal_for_unknown_account_is_rejected(
     tmp_path: Path, sample_index: VectorIndex, sample_sessions: sessionmaker[Session]
 ) -> None:
     before = counts(sample_index, sample_sessions)
-    path = write_jsonl(tmp_path / "ghost.jsonl", new_signal("sig-ghost-1", "ghost-corp"),
-                       new_signal("sig-acme-905"))
+    path = write_jsonl(
+        tmp_path / "ghost.jsonl",
+        new_signal("sig-ghost-1", "ghost-corp"),
+        new_signal("sig-acme-905"),
+    )
 
     report = ingest([path], index=sample_index, sessions=sample_sessions)
 

@@ -53,7 +53,12 @@ def test_sample_plan_parses() -> None:
     assert {o.value_usd for o in plan.opportunities} == {200_000, 50_000}
     assert plan.meetings[0].starts_at.tzinfo is not None
     assert list(plan.sections) == [
-        "Summary", "Objectives", "Relationship map", "Risks", "Key initiatives", "Last contact",
+        "Summary",
+        "Objectives",
+        "Relationship map",
+        "Risks",
+        "Key initiatives",
+        "Last contact",
     ]
     assert "Linda Marsh leaves on 2027-03-31" in plan.sections["Risks"]
     assert not plan.sections["Risks"].startswith("##")
@@ -131,8 +136,10 @@ def test_wrong_stakeholder_role_names_field_and_line(tmp_path: Path) -> None:
 
 
 def test_error_in_flow_mapping_row_points_at_that_row(tmp_path: Path) -> None:
-    broken = ACME_TEXT.replace("criterion: Strategic Fit, weight: 15, score: 10",
-                               "criterion: Strategic Fit, weight: 15, score: 11")
+    broken = ACME_TEXT.replace(
+        "criterion: Strategic Fit, weight: 15, score: 10",
+        "criterion: Strategic Fit, weight: 15, score: 11",
+    )
     path = write(tmp_path, broken)
 
     errors = load_plan(path)[1]
@@ -153,8 +160,9 @@ def test_missing_required_field_points_at_its_parent(tmp_path: Path) -> None:
 
 
 def test_weights_not_summing_to_100(tmp_path: Path) -> None:
-    broken = ACME_TEXT.replace("criterion: Current ARR, weight: 25",
-                               "criterion: Current ARR, weight: 30")
+    broken = ACME_TEXT.replace(
+        "criterion: Current ARR, weight: 25", "criterion: Current ARR, weight: 30"
+    )
     path = write(tmp_path, broken)
 
     error = only_error(path)
@@ -168,8 +176,9 @@ def test_weights_not_summing_to_100(tmp_path: Path) -> None:
 
 
 def test_several_problems_are_all_reported(tmp_path: Path) -> None:
-    broken = (ACME_TEXT.replace("arr_usd: 750000", "arr_usd: -1")
-              .replace("    relationship: strong\n", "    relationship: besties\n", 1))
+    broken = ACME_TEXT.replace("arr_usd: 750000", "arr_usd: -1").replace(
+        "    relationship: strong\n", "    relationship: besties\n", 1
+    )
     path = write(tmp_path, broken)
 
     plan, errors = load_plan(path)
@@ -182,8 +191,9 @@ def test_several_problems_are_all_reported(tmp_path: Path) -> None:
 
 
 def test_unknown_front_matter_field_is_rejected(tmp_path: Path) -> None:
-    broken = ACME_TEXT.replace("industry: Financial services",
-                               "industry: Financial services\nindusty: typo")
+    broken = ACME_TEXT.replace(
+        "industry: Financial services", "industry: Financial services\nindusty: typo"
+    )
     path = write(tmp_path, broken)
 
     error = only_error(path)

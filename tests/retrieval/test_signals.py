@@ -60,8 +60,12 @@ def test_valid_line_is_parsed_with_types(tmp_path: Path) -> None:
 BAD_LINES: list[tuple[str, bytes, str | None, str]] = [
     ("not-json", b'{"id": "sig-x", oops}\n', None, "not valid JSON"),
     ("not-an-object", b'["sig-x", "acme-financial"]\n', None, "one JSON object"),
-    ("missing-field", json.dumps({k: v for k, v in signal().items() if k != "title"}).encode()
-     + b"\n", "title", "required"),
+    (
+        "missing-field",
+        json.dumps({k: v for k, v in signal().items() if k != "title"}).encode() + b"\n",
+        "title",
+        "required",
+    ),
     ("bad-type", line(type="rumour"), "type", "funding"),
     ("naive-timestamp", line(published_at="2026-11-20T09:00:00"), "published_at", "timezone"),
     ("bad-url", line(source_url="not a url"), "source_url", "URL"),
@@ -71,14 +75,18 @@ BAD_LINES: list[tuple[str, bytes, str | None, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("bad", "field", "problem"),
-                         [case[1:] for case in BAD_LINES], ids=[case[0] for case in BAD_LINES])
+@pytest.mark.parametrize(
+    ("bad", "field", "problem"),
+    [case[1:] for case in BAD_LINES],
+    ids=[case[0] for case in BAD_LINES],
+)
 def test_bad_line_is_one_error_and_good_lines_still_load(
     tmp_path: Path, bad: bytes, field: str | None, problem: str
 ) -> None:
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(
-        line(id="sig-good-1") + b"\n"  # a blank line 2 still counts for numbering
+        line(id="sig-good-1")
+        + b"\n"  # a blank line 2 still counts for numbering
         + bad
         + line(id="sig-good-2")
     )
@@ -101,7 +109,8 @@ def test_duplicate_id_keeps_the_first_and_reports_the_second(tmp_path: Path) -> 
     signals, errors = load_signals(path)
 
     assert [(s.id, s.title) for s in signals] == [
-        ("sig-test-001", "first"), ("sig-other", "Acme raises a round"),
+        ("sig-test-001", "first"),
+        ("sig-other", "Acme raises a round"),
     ]
     [error] = errors
     assert (error.line, error.field) == (3, "id")
@@ -123,7 +132,10 @@ def test_each_bad_line_is_reported_separately(tmp_path: Path) -> None:
 
     assert [s.id for s in signals] == ["sig-a", "sig-d"]
     assert [(e.line, e.field) for e in errors] == [
-        (1, None), (3, "type"), (4, None), (5, "published_at"),
+        (1, None),
+        (3, "type"),
+        (4, None),
+        (5, "published_at"),
     ]
 
 

@@ -21,9 +21,15 @@ def test_a_chroma_url_puts_the_index_on_the_server(
         tmp_path / "data", chroma_url=chroma_server.url, chroma_collection=unique_collection()
     )
     index = Runtime.open(settings).index
-    chunk = Chunk(id="sig-acme-1", account_id="acme-financial", kind="signal", section="news",
-                  title="Hiring freeze", text="Acme announced a hiring freeze.",
-                  published_at=AS_OF)
+    chunk = Chunk(
+        id="sig-acme-1",
+        account_id="acme-financial",
+        kind="signal",
+        section="news",
+        title="Hiring freeze",
+        text="Acme announced a hiring freeze.",
+        published_at=AS_OF,
+    )
 
     index.upsert([chunk])
 
