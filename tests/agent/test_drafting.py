@@ -91,6 +91,30 @@ def test_a_reply_cut_off_at_the_token_limit_is_not_used(
     assert result.failure_reason is not None and "cut off" in result.failure_reason
 
 
+def test_a_cut_off_reply_is_asked_for_again_shorter_without_the_runaway_text(
+    sample_index: VectorIndex, acme: AccountPlan
+) -> None:
+    runaway = '{"subject": "Hi", "body": "' + "We are pleased. " * 50
+    replies = [(runaway, "length"), (GOOD, "stop")]
+
+    class CutOffOnce(ScriptedChatModel):
+        def complete(
+            self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        ) -> Completion:
+            super().complete(messages, schema=schema)
+            text, finish = replies.pop(0)
+            return Completion(text=text, model="m", finish_reason=finish)
+
+    model = CutOffOnce([GOOD, GOOD])
+    result = Drafter(model, sample_index).draft_outreach(acme, "sig-acme-003", as_of=AS_OF)
+    assert result.output is not None and result.attempts == 2
+    first, retry = model.requests
+    assert retry[: len(first)] == first  # the same prompt, so the server reuses its cache
+    assert len(retry) == len(first) + 1 and retry[-1].role == "user"
+    assert "cut off" in retry[-1].content and "shorter" in retry[-1].content
+    assert not any("We are pleased" in m.content for m in retry)
+
+
 def test_the_schema_only_allows_citing_retrieved_sources(
     sample_index: VectorIndex, acme: AccountPlan
 ) -> None:
