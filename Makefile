@@ -6,13 +6,19 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-# llama.cpp (the embedded model's server) compiled for any x86-64 with AVX2 rather than for
-# the machine that builds it (llama.cpp's default, -march=native): pip caches the wheel it
-# builds and reuses it on the next machine, and a native build with Intel AMX crashed with a
-# general protection fault at the first completion where the VM does not enable AMX. The
-# wheel is kept per version in the user's cache and found there by every later install.
+# llama.cpp (the embedded model's server) compiled for an instruction set rather than for the
+# machine that builds it (llama.cpp's default, -march=native): a native build used Intel AMX,
+# whose tiles Linux grants only on request, and crashed with a general protection fault at
+# the first completion in a VM. AVX-512 (with VNNI, VBMI and BF16) where /proc/cpuinfo lists
+# it, as the kernel does only when it is usable: prompts are read 1.25 times as fast as with
+# AVX2. Each wheel is kept in the user's cache, per version and instruction set.
 LLAMA_CPP := $(shell sed -n 's/.*llama-cpp-python\[server\]==\([0-9.]*\).*/\1/p' pyproject.toml)
-LLAMA_WHEELS := $(HOME)/.cache/samdesk/llama-cpp-portable
+AVX512 := avx512f avx512vbmi avx512_vnni avx512_bf16
+LLAMA_ISA := $(if $(filter-out $(shell grep -m1 -o 'avx512[a-z_0-9]*' /proc/cpuinfo 2>/dev/null),$(AVX512)),avx2,avx512)
+LLAMA_FLAGS_avx2 := -DGGML_NATIVE=OFF
+LLAMA_FLAGS_avx512 := -DGGML_NATIVE=OFF -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON \
+  -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON
+LLAMA_WHEELS := $(HOME)/.cache/samdesk/llama-cpp-$(LLAMA_ISA)
 LLAMA_WHEEL := $(LLAMA_WHEELS)/.built-$(LLAMA_CPP)
 
 .DEFAULT_GOAL := help
@@ -35,7 +41,7 @@ $(STAMP): pyproject.toml $(LLAMA_WHEEL)
 
 $(LLAMA_WHEEL):
 	$(PYTHON) -m venv $(LLAMA_WHEELS)/venv
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(LLAMA_WHEELS)/venv/bin/pip wheel --quiet --no-deps \
+	CMAKE_ARGS="$(LLAMA_FLAGS_$(LLAMA_ISA))" $(LLAMA_WHEELS)/venv/bin/pip wheel --quiet --no-deps \
 	  --no-cache-dir --wheel-dir $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_CPP)
 	touch $@
 

@@ -395,11 +395,11 @@ def _ask_again(
 ) -> list[ChatMessage]:
     """The conversation of the one retry: the bad reply and what is wrong with it.
 
-    A reply cut off at the token limit is left out. It is the model running on, and shown
-    it again the embedded model ran on again, from a prompt half as long again: none of the
-    demo's three cut-off outreach drafts came back usable, at 41 s a retry. Asked afresh
-    for a shorter body (the retry then shares the first prompt's cached prefix), one of the
-    three did, and the retries took 3, 11 and 42 s.
+    A reply cut off at the token limit is left out: it is the model running on, and the
+    embedded model, shown it, ran on again (none of the demo's three cut-off outreach drafts
+    came back usable, at 41 s a retry). Asked afresh for a shorter body, one of the three
+    did, and the retries took 3, 11 and 42 s: the retry starts with the first prompt, whose
+    reading the server keeps.
     """
     if completion.finish_reason == "length":
         return [*messages, ChatMessage("user", CUT_OFF_RETRY)]

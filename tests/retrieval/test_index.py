@@ -10,6 +10,7 @@ import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 import chromadb
 import numpy as np
@@ -135,10 +136,10 @@ def test_unknown_account_finds_nothing(shared_index: VectorIndex) -> None:
 
 
 @pytest.mark.parametrize("kind", ["signal", "plan"])
-def test_kinds_filter(shared_index: VectorIndex, kind: str) -> None:
+def test_kinds_filter(shared_index: VectorIndex, kind: Literal["signal", "plan"]) -> None:
     results = shared_index.search(
         "budget freeze and new CFO", account_id="acme-financial", k=20, as_of=AS_OF, kinds=(kind,)
-    )  # type: ignore[arg-type]
+    )
 
     assert len(results) >= 10  # acme has 12 plan chunks and 11 signals
     assert {r.chunk.kind for r in results} == {kind}
