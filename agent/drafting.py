@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.grounding import Finding, check_draft
-from agent.llm import ChatMessage, ChatModel, Completion
+from agent.llm import ChatMessage, ChatModel
 from agent.prompts import Prompt, load_prompt
 from agent.recipients import address, choose_recipient
-from agent.replies import ReplyError, parse_reply
+from agent.replies import ReplyError, ask_again, parse_reply
 from agent.schemas import DraftOutput, output_schema
 from agent.tokens import count_messages
 from retrieval.chunks import Chunk
@@ -308,7 +308,7 @@ class Drafter:
                 break
             except ReplyError as exc:
                 result.failure_reason = f"{exc.reason} (after {attempt} attempts)"
-                messages = _ask_again(messages, completion, exc)
+                messages = ask_again(messages, completion, exc)
         result.usage = usage
         if result.output is not None:
             result.findings = check_draft(
@@ -382,31 +382,3 @@ def _source_view(chunk: Chunk) -> dict[str, Any]:
         "title": chunk.title,
         "text": chunk.text,
     }
-
-
-CUT_OFF_RETRY = (
-    "Your reply was cut off at the token limit because it was far too long. "
-    "Reply again with only the JSON object, with a much shorter body."
-)
-
-
-def _ask_again(
-    messages: list[ChatMessage], completion: Completion, error: ReplyError
-) -> list[ChatMessage]:
-    """The conversation of the one retry: the bad reply and what is wrong with it.
-
-    A reply cut off at the token limit is left out: it is the model running on, and the
-    embedded model, shown it, ran on again (none of the demo's three cut-off outreach drafts
-    came back usable, at 41 s a retry). Asked afresh for a shorter body, one of the three
-    did, and the retries took 3, 11 and 42 s: the retry starts with the first prompt, whose
-    reading the server keeps.
-    """
-    if completion.finish_reason == "length":
-        return [*messages, ChatMessage("user", CUT_OFF_RETRY)]
-    return [
-        *messages,
-        ChatMessage("assistant", completion.text),
-        ChatMessage(
-            "user", f"That reply was invalid: {error}. Reply again with only the JSON object."
-        ),
-    ]

@@ -1,8 +1,9 @@
 """Read a model's reply as a draft, or say exactly what is wrong with it.
 
-The reason has two readers: the model, told it on the one retry (``str()``), and the SAM,
-shown it on a draft that failed (``reason``). Reading a reply needs no index, prompt or
-model, so it lives apart from :mod:`agent.drafting`, which decides what to do about it.
+The reason has two readers: the model, told it on the one retry (``str()``, in the turn
+:func:`ask_again` adds), and the SAM, shown it on a draft that failed (``reason``). Reading
+a reply needs no index, prompt or model, so it lives apart from :mod:`agent.drafting`,
+which decides when to retry.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 
 from pydantic import ValidationError
 
-from agent.llm import Completion
+from agent.llm import ChatMessage, Completion
 from agent.schemas import DraftOutput
 
 
@@ -46,3 +47,31 @@ def parse_reply(completion: Completion) -> DraftOutput:
         raise ReplyError(
             f"{where}: {first['msg']}", f"model reply broke the schema: field '{where}'{problem}"
         ) from exc
+
+
+CUT_OFF_RETRY = (
+    "Your reply was cut off at the token limit because it was far too long. "
+    "Reply again with only the JSON object, with a much shorter body."
+)
+
+
+def ask_again(
+    messages: list[ChatMessage], completion: Completion, error: ReplyError
+) -> list[ChatMessage]:
+    """The conversation of the one retry: the bad reply and what is wrong with it.
+
+    A reply cut off at the token limit is left out: it is the model running on, and the
+    embedded model, shown it, ran on again (none of the demo's three cut-off outreach drafts
+    came back usable, at 41 s a retry). Asked afresh for a shorter body, one of the three
+    did, and the retries took 3, 11 and 42 s: the retry starts with the first prompt, whose
+    reading the server keeps.
+    """
+    if completion.finish_reason == "length":
+        return [*messages, ChatMessage("user", CUT_OFF_RETRY)]
+    return [
+        *messages,
+        ChatMessage("assistant", completion.text),
+        ChatMessage(
+            "user", f"That reply was invalid: {error}. Reply again with only the JSON object."
+        ),
+    ]
