@@ -22,7 +22,7 @@ from agent.recipients import address, choose_recipient
 from agent.replies import ReplyError, ask_again, parse_reply
 from agent.schemas import DraftOutput, output_schema
 from agent.tokens import count_messages
-from retrieval.chunks import Chunk
+from retrieval.chunks import Chunk, plan_chunks
 from retrieval.index import Ranking, RetrievedChunk, VectorIndex
 from retrieval.schemas import AccountPlan, Meeting
 from samdesk.errors import ModelUnavailableError, NotFoundError
@@ -319,6 +319,8 @@ class Drafter:
                 stale_after_days=self.stale_after_days,
                 known=[plan.owner_sam, self.seller, plan.name, recipient, *_names(extra)],
                 instructions=messages[0].content,
+                customer_facing=kind == "outreach",
+                plan=plan_chunks(plan),
                 other_accounts=[
                     term
                     for account, terms in self.directory.items()

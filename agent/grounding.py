@@ -3,7 +3,8 @@
 They do not judge style; they find what a SAM must not send unknowingly: claims whose facts
 their sources do not state (agent.claims), citations that point nowhere, contact details no
 source gives, markup, obeyed prompt injections, echoes of our own instructions, mentions of
-another account, and stale sources.
+another account, stale sources, and, in outreach, the account plan's internal view of the
+customer.
 """
 
 from __future__ import annotations
@@ -30,6 +31,17 @@ COMMITMENT = re.compile(
     re.IGNORECASE,
 )
 
+# Account-management words a customer should never read in an email from their SAM.
+INTERNAL_TERMS = re.compile(
+    r"\b(account plan|strategic score|scorecard|relationship map|multi-?threading|"
+    r"economic buyer|churn risk|down-?sell|up-?sell|told us (?:privately|in confidence))\b",
+    re.IGNORECASE,
+)
+# Plan sections holding the SAM's candid view: risks, relationships, deal values, remarks.
+CANDID_SECTION = re.compile(
+    r"risk|relationship|stakeholder|scorecard|opportunit|competit|last contact", re.IGNORECASE
+)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -52,9 +64,14 @@ def check_draft(
     known: Sequence[str] = (),
     instructions: str = "",
     other_accounts: Sequence[str] = (),
+    customer_facing: bool = False,
+    plan: Sequence[Chunk] = (),
 ) -> list[Finding]:
     """All findings for one draft. ``known`` are names the prompt supplied (the SAM, the
-    seller, the recipient); ``other_accounts`` are names and domains of every other account."""
+    seller, the recipient); ``other_accounts`` are names and domains of every other account;
+    ``customer_facing``: the draft is mailed to the customer (outreach), not read by the SAM;
+    ``plan``: the account plan's chunks, retrieved or not, none of whose candid sections a
+    customer-facing draft may quote."""
     by_id = {s.id: s for s in sources}
     text = f"{output.subject}\n{output.body}"
     cited = [by_id[c] for c in _cited_ids(output) if c in by_id]
@@ -71,6 +88,8 @@ def check_draft(
     findings += _injection_findings(text, sources, cited)
     findings += _echo_findings(text, instructions)
     findings += _other_account_findings(text, other_accounts)
+    if customer_facing:
+        findings += _disclosure_findings(text, [*sources, *plan])
     findings += _stale_findings(cited, as_of, stale_after_days)
     return findings
 
@@ -162,14 +181,45 @@ def _injection_findings(text: str, sources: list[Chunk], cited: list[Chunk]) -> 
 
 def _echo_findings(text: str, instructions: str) -> Iterable[Finding]:
     """Our own prompt must never be sent: flag any run of 8 words copied from it."""
-    words = re.findall(r"\w+", instructions.lower())
+    run = _copied_run(text, instructions)
+    if run:
+        yield Finding("prompt_echo", "repeats samdesk's own instructions", run)
+
+
+def _disclosure_findings(text: str, chunks: list[Chunk]) -> Iterable[Finding]:
+    """The account plan is the SAM's private view of the customer ("our champion is
+    retiring", "the COO, whom we barely know", deal values): the claim checks pass it, as
+    the plan is a source, so an email quoting it needs its own check."""
+    match = INTERNAL_TERMS.search(text)
+    if match:
+        yield Finding(
+            "internal_disclosure",
+            f"uses the account plan's internal language ({match.group(0)!r}) in an email "
+            "to the customer",
+            match.group(0),
+        )
+    candid = {c.id: c for c in chunks if c.kind == "plan" and CANDID_SECTION.search(c.section)}
+    for source in candid.values():
+        run = _copied_run(text, source.text)
+        if run:
+            yield Finding(
+                "internal_disclosure",
+                f"copies the account plan's {source.section.lower()} [{source.id}] into "
+                "an email to the customer",
+                run,
+            )
+
+
+def _copied_run(text: str, original: str) -> str | None:
+    """The first run of ``ECHO_WORDS`` words of ``text`` that ``original`` also has."""
+    words = re.findall(r"\w+", original.lower())
     shingles = {" ".join(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
     draft = re.findall(r"\w+", text.lower())
     for i in range(len(draft) - ECHO_WORDS + 1):
         run = " ".join(draft[i : i + ECHO_WORDS])
         if run in shingles:
-            yield Finding("prompt_echo", "repeats samdesk's own instructions", run)
-            return
+            return run
+    return None
 
 
 def _other_account_findings(text: str, other_accounts: Sequence[str]) -> Iterable[Finding]:

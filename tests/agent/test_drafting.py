@@ -169,3 +169,23 @@ def test_briefing_uses_plan_sections_and_recent_news_of_the_account(
     assert {s.chunk.account_id for s in result.sources} == {"acme-financial"}
     assert result.recipient == acme.owner_email
     assert result.trigger["type"] == "meeting"
+
+
+def test_outreach_quoting_the_plans_risks_is_flagged_and_a_briefing_is_not(
+    sample_index: VectorIndex, acme: AccountPlan
+) -> None:
+    reply = json.dumps(
+        {
+            "subject": "Trading Desk hiring",
+            "body": "Saw the Trading Desk roles [sig-acme-003]. We know the Trading Desk deal "
+            "depends on the COO, whom we barely know.",
+            "citations": ["sig-acme-003"],
+        }
+    )
+    d, _ = drafter(sample_index, reply, reply)
+    outreach = d.draft_outreach(acme, "sig-acme-003", as_of=AS_OF)
+    [finding] = [f for f in outreach.findings if f.code == "internal_disclosure"]
+    assert finding.excerpt == "the trading desk deal depends on the coo"
+    assert "[acme-financial/risks]" in finding.message
+    briefing = d.draft_briefing(acme, acme.meetings[0], as_of=AS_OF)
+    assert "internal_disclosure" not in {f.code for f in briefing.findings}

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from agent.grounding import Finding, check_draft, numeric_values
 from agent.schemas import DraftOutput
 from retrieval.chunks import Chunk
@@ -198,3 +200,67 @@ def test_a_source_marked_at_ingest_flags_the_draft() -> None:
     findings = check("NPS is 65 [acme-financial/metrics-vs-targets].", None, [PLAN, marked])
     # Even merely retrieved, it may have steered the model: the SAM must look.
     assert [f.severity for f in findings if f.code == "injection_source"] == ["error"]
+
+
+RISKS = Chunk(
+    "acme-financial/risks",
+    "acme-financial",
+    "plan",
+    "Risks",
+    "Acme plan: risks",
+    "- Champion (VP Marketing) announced retirement: Linda Marsh leaves on 2027-03-31, "
+    "the renewal date; we are developing relationships with her likely successor.",
+)
+OBJECTIVES = Chunk(
+    "acme-financial/objectives",
+    "acme-financial",
+    "plan",
+    "Objectives",
+    "Acme plan: objectives",
+    "- Joint objective 1: raise feature adoption from 54% to 60% by rolling out the "
+    "Advanced Analytics module to the marketing analytics team.",
+)
+
+
+def disclosures(body: str, *, customer_facing: bool = True) -> list[Finding]:
+    output = DraftOutput(subject="Hello there", body=body, citations=["sig-acme-001"])
+    findings = check_draft(
+        output,
+        [PLAN, NEWS],  # the risks were not retrieved: the plan is checked whole
+        account_id="acme-financial",
+        as_of=AS_OF,
+        stale_after_days=120,
+        customer_facing=customer_facing,
+        plan=[PLAN, RISKS, OBJECTIVES],
+    )
+    return [f for f in findings if f.code == "internal_disclosure"]
+
+
+def test_an_email_to_the_customer_never_quotes_the_plans_candid_sections() -> None:
+    body = (
+        "Our champion (VP Marketing) announced retirement: Linda Marsh leaves on "
+        "2027-03-31 [sig-acme-001]."
+    )
+    [finding] = disclosures(body)
+    assert "risks [acme-financial/risks]" in finding.message
+    assert finding.excerpt == "champion vp marketing announced retirement linda marsh leaves"
+    assert disclosures(body, customer_facing=False) == []  # a briefing is for the SAM
+
+
+def test_an_email_may_quote_the_news_and_the_shared_objectives() -> None:
+    body = (
+        "Acme Financial opened a Trading Desk in Chicago [sig-acme-001]. Together we aim to "
+        "raise feature adoption from 54% to 60% by rolling out the Advanced Analytics module."
+    )
+    assert disclosures(body) == []
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["as our account plan notes", "an upsell", "your strategic score", "Linda told us privately"],
+)
+def test_account_management_words_stay_out_of_an_email_to_the_customer(phrase: str) -> None:
+    body = f"Congratulations on Chicago, {phrase} [sig-acme-001]."
+    [finding] = disclosures(body)
+    assert "internal language" in finding.message
+    assert disclosures(body, customer_facing=False) == []

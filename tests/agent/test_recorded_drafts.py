@@ -55,7 +55,8 @@ def test_outreach_on_champion_retirement(drafter: Drafter) -> None:
     assert result.output is not None
     # SmolLM2 signs as "Sarah Chen, Chief Financial Officer": a title no source gives her.
     assert "Sarah Chen, Chief Financial Officer" in result.output.subject
-    assert codes(result) == ["uncited", "unsupported_title"]
+    # And it tells the CFO about "the Acme Financial Corp account plan": internal language.
+    assert codes(result) == ["internal_disclosure", "uncited", "unsupported_title"]
 
 
 def test_outreach_on_competitor_rfp(drafter: Drafter) -> None:
