@@ -33,7 +33,7 @@ COMMITMENT = re.compile(
 
 # Account-management words a customer should never read in an email from their SAM.
 INTERNAL_TERMS = re.compile(
-    r"\b(account plan|strategic score|scorecard|relationship map|multi-?threading|"
+    r"\b(account plan|strategic score|(?:strategic|account) scorecard|relationship map|"
     r"economic buyer|churn risk|down-?sell|up-?sell|told us (?:privately|in confidence))\b",
     re.IGNORECASE,
 )

@@ -264,3 +264,11 @@ def test_account_management_words_stay_out_of_an_email_to_the_customer(phrase: s
     [finding] = disclosures(body)
     assert "internal language" in finding.message
     assert disclosures(body, customer_facing=False) == []
+
+
+def test_everyday_words_near_the_jargon_are_not_disclosures() -> None:
+    body = (
+        "Your balanced scorecard work and the engine's multithreading came up at the summit; "
+        "could we review the account setup together [sig-acme-001]?"
+    )
+    assert disclosures(body) == []
