@@ -19,17 +19,24 @@ class DeskProcess:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    workers: int = 1
 
     def wait_until_up(self, timeout_s: float = 60.0) -> None:
+        """Until /healthz answers and every worker has started.
+
+        The first worker to finish importing answers /healthz alone; on a slow machine the
+        others are still importing, and a race test would then exercise a single process.
+        """
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"the desk exited: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
-                    return
+                answered = httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200
             except httpx.TransportError:
-                pass
+                answered = False
+            if answered and self.started_workers() >= self.workers:
+                return
             time.sleep(0.2)
         raise AssertionError(f"the desk did not start: {self.log.read_text()[-3000:]}")
 
@@ -41,9 +48,16 @@ class DeskProcess:
             self.process.kill()
             self.process.wait(timeout=20)
 
+    def started_workers(self) -> int:
+        return self.log.read_text().count("Application startup complete")
+
 
 def start_desk(
-    data_dir: Path, log: Path, *args: str, env: dict[str, str] | None = None
+    data_dir: Path,
+    log: Path,
+    *args: str,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
 ) -> DeskProcess:
     """``samdesk serve *args`` over ``data_dir`` (and ``env``, e.g. SAMDESK_DATABASE_URL)."""
     from tests.pg import database_env
@@ -57,9 +71,11 @@ def start_desk(
         **(env if env is not None else database_env(data_dir)),
     }
     command = [str(Path(sys.executable).parent / "samdesk"), "serve", "--port", str(port), *args]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=full_env, stdout=out, stderr=subprocess.STDOUT)
-    desk = DeskProcess(f"http://127.0.0.1:{port}", process, log)
+    desk = DeskProcess(f"http://127.0.0.1:{port}", process, log, workers)
     try:
         desk.wait_until_up()
     except BaseException:

@@ -43,7 +43,7 @@ def two_workers(
 ) -> Iterator[tuple[DeskProcess, str]]:
     add_team(sessions, password_hash)
     token = api_token(sessions, REVIEWER)
-    desk = start_desk(settings.data_dir, tmp_path / "serve.log", "--workers", "2")
+    desk = start_desk(settings.data_dir, tmp_path / "serve.log", workers=2)
     try:
         yield desk, token
     finally:
