@@ -86,6 +86,7 @@ TITLE_THEN_NAME = re.compile(
     rf"Vice President(?: of)? \w+|Director of \w+|Head of \w+))\s+(?P<name>{NAME})\b"
 )
 PERSON = re.compile(rf"\b{NAME}\b")
+POSSESSIVE = re.compile(r"['’]s$")
 # Capitalised words that start sentences, greet, sign off or head sections: not names.
 COMMON = set(
     """
@@ -205,7 +206,7 @@ def _unsupported_people(text: str, corpus: str, known: str) -> Iterable[tuple[st
     seen: set[str] = set()
     for pattern in (NAME_THEN_TITLE, TITLE_THEN_NAME):
         for match in pattern.finditer(text):
-            name, title = match.group("name"), match.group("title").strip()
+            name, title = _owner(match.group("name")), match.group("title").strip()
             if not TITLE_WORD.search(title) or _is_common(name):
                 continue
             seen.add(name)
@@ -214,11 +215,16 @@ def _unsupported_people(text: str, corpus: str, known: str) -> Iterable[tuple[st
             elif not _title_near_name(name, title, corpus):
                 yield "unsupported_title", f"{name}, {title}"
     for match in PERSON.finditer(text):
-        name = match.group(0)
+        name = _owner(match.group(0))
         if name in seen or _is_common(name) or TITLE_WORD.search(name) or name.lower() in lowered:
             continue
         seen.add(name)
         yield "unsupported_name", name
+
+
+def _owner(name: str) -> str:
+    """The person in "Linda Marsh's retirement" is Linda Marsh, as the sources write her."""
+    return POSSESSIVE.sub("", name)
 
 
 def _title_near_name(name: str, title: str, corpus: str, window: int = 160) -> bool:

@@ -77,6 +77,22 @@ def test_an_invented_number_is_flagged_with_the_token() -> None:
     assert findings[0].excerpt == "$400K"
 
 
+def test_a_possessive_names_the_person_the_source_names() -> None:
+    retiring = Chunk(
+        "sig-acme-009",
+        "acme-financial",
+        "signal",
+        "leadership_change",
+        "Acme VP Marketing to retire",
+        "Linda Marsh will retire as VP Marketing after 19 years.",
+        published_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    cited = ["sig-acme-009"]
+    assert check("Linda Marsh’s retirement is near [sig-acme-009].", cited, [retiring]) == []
+    [invented] = check("Laura Marsh's retirement is near [sig-acme-009].", cited, [retiring])
+    assert (invented.code, invented.excerpt) == ("unsupported_name", "Laura Marsh")
+
+
 def test_citing_an_unknown_source_is_flagged() -> None:
     findings = check("NPS is 65 [acme-financial/metrics-vs-targets] [sig-made-up].")
     assert codes(findings) == ["unknown_citation"]
