@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,7 @@ from agent.schemas import DraftOutput, output_schema
 from agent.tokens import count_messages
 from retrieval.chunks import Chunk, plan_chunks
 from retrieval.index import Ranking, RetrievedChunk, VectorIndex
-from retrieval.schemas import AccountPlan, Meeting
+from retrieval.schemas import AccountPlan, Meeting, Stakeholder
 from samdesk.errors import ModelUnavailableError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,82 @@ class DraftFailedError(ModelUnavailableError):
         self.result = result
 
 
+@dataclass(frozen=True)
+class Checks:
+    """What the grounding checks know besides the draft and its prompt.
+
+    The drafter runs them on the model's reply; the desk runs them again on a reviewer's
+    edit (:func:`recheck`), so the flags always describe the text that would be sent.
+    """
+
+    seller: str
+    stale_after_days: int
+    # account id -> names and domains, so a draft that mentions another account is flagged.
+    directory: Mapping[str, Sequence[str]]
+
+    def findings(
+        self,
+        output: DraftOutput,
+        *,
+        kind: str,
+        plan: AccountPlan,
+        chunks: list[Chunk],
+        recipient: str,
+        extra: dict[str, Any],
+        instructions: str,
+        as_of: datetime,
+    ) -> list[Finding]:
+        return check_draft(
+            output,
+            chunks,
+            account_id=plan.account_id,
+            as_of=as_of,
+            stale_after_days=self.stale_after_days,
+            known=[plan.owner_sam, self.seller, plan.name, recipient, *_names(extra)],
+            instructions=instructions,
+            customer_facing=kind == "outreach",
+            plan=plan_chunks(plan),
+            other_accounts=[
+                term
+                for account, terms in self.directory.items()
+                if account != plan.account_id
+                for term in terms
+            ],
+        )
+
+
+def recheck(
+    output: DraftOutput,
+    checks: Checks,
+    *,
+    kind: str,
+    plan: AccountPlan,
+    sources: list[Chunk],
+    prompt: str,
+    trigger: dict[str, Any],
+    recipient: str,
+    as_of: datetime,
+) -> list[Finding]:
+    """The findings for a stored draft's text, as if the model had just replied with it.
+
+    The draft's own sources, prompt (``outreach@v2``: the echo check compares against its
+    instructions) and people are rebuilt as drafting had them; nothing calls the model.
+    """
+    extra = _stored_extra(kind, plan, sources, trigger, as_of)
+    context = _prompt_context(checks.seller, plan, plan.model_dump(mode="json"), sources, extra)
+    instructions = load_prompt(prompt).render(context)[0].content
+    return checks.findings(
+        output,
+        kind=kind,
+        plan=plan,
+        chunks=sources,
+        recipient=recipient,
+        extra=extra,
+        instructions=instructions,
+        as_of=as_of,
+    )
+
+
 @dataclass
 class Drafter:
     llm: ChatModel
@@ -65,8 +141,7 @@ class Drafter:
     k: int = 8
     ranking: Ranking = field(default_factory=Ranking)
     stale_after_days: int = 120
-    # account id -> names and domains, so a draft that mentions another account is flagged.
-    directory: dict[str, list[str]] = field(default_factory=dict)
+    directory: dict[str, list[str]] = field(default_factory=dict)  # see Checks
     # Prompt tokens (cl100k_base) a draft may use; lowest-scored sources are dropped to fit.
     prompt_token_budget: int | None = None
 
@@ -92,20 +167,12 @@ class Drafter:
         sources = [RetrievedChunk(trigger, 1.0, 1.0)]
         sources += [r for r in related if r.chunk.id != trigger.id][: self.k - 1]
         person = choose_recipient(plan, trigger.section, trigger.text)
-        context = {
-            "recipient": {
-                "name": person.name if person else "the account team",
-                "title": person.title if person else "",
-                "role": person.role.replace("_", " ") if person else "",
-            },
-            "trigger": {"id": trigger.id, "title": trigger.title, "date": _date(trigger)},
-        }
         return self._generate(
             "outreach",
             plan,
             load_prompt(prompt),
             sources,
-            context,
+            _outreach_extra(person, trigger),
             trigger={"type": "signal", "signal_id": trigger.id, "title": trigger.title},
             recipient=address(person, plan),
             as_of=as_of,
@@ -177,25 +244,7 @@ class Drafter:
         is parsed, retried and grounding-checked exactly like a first draft.
         """
         as_of = as_of or datetime.now(UTC)
-        chunks = [r.chunk for r in sources]
-        if kind == "outreach":
-            signal = next((c for c in chunks if c.id == trigger.get("signal_id")), chunks[0])
-            person = choose_recipient(plan, signal.section, signal.text)
-            extra: dict[str, Any] = {
-                "recipient": {
-                    "name": person.name if person else "the account team",
-                    "title": person.title if person else "",
-                    "role": person.role.replace("_", " ") if person else "",
-                },
-                "trigger": {"id": signal.id, "title": signal.title, "date": _date(signal)},
-            }
-        else:
-            title = str(trigger.get("title", ""))
-            meeting = next(
-                (m for m in plan.meetings if m.title.lower() == title.lower()),
-                Meeting(title=title or "meeting", starts_at=trigger.get("starts_at") or as_of),
-            )
-            extra = {"meeting": meeting.model_dump(mode="json")}
+        extra = _stored_extra(kind, plan, [r.chunk for r in sources], trigger, as_of)
         base = load_prompt(prompt)
         revising = _RevisionPrompt(
             base.kind, base.version, base.hash, json.dumps(previous), instruction.strip()
@@ -231,6 +280,10 @@ class Drafter:
         return self._generate(
             kind, plan, prompt, sources, extra, trigger=trigger, recipient=recipient, as_of=as_of
         )
+
+    @property
+    def checks(self) -> Checks:
+        return Checks(self.seller, self.stale_after_days, self.directory)
 
     def _fit_budget(
         self,
@@ -274,14 +327,7 @@ class Drafter:
         account = plan.model_dump(mode="json")
 
         def context(kept: list[RetrievedChunk]) -> dict[str, Any]:
-            return {
-                "seller": self.seller,
-                "sam": {"name": plan.owner_sam, "email": plan.owner_email},
-                "account": account,
-                "sources": [_source_view(r.chunk) for r in kept],
-                "example_id": kept[0].chunk.id if kept else "source-id",
-                **extra,
-            }
+            return _prompt_context(self.seller, plan, account, [r.chunk for r in kept], extra)
 
         sources, messages = self._fit_budget(prompt, sources, context)
         chunks = [r.chunk for r in sources]
@@ -311,22 +357,15 @@ class Drafter:
                 messages = ask_again(messages, completion, exc)
         result.usage = usage
         if result.output is not None:
-            result.findings = check_draft(
+            result.findings = self.checks.findings(
                 result.output,
-                chunks,
-                account_id=plan.account_id,
-                as_of=as_of,
-                stale_after_days=self.stale_after_days,
-                known=[plan.owner_sam, self.seller, plan.name, recipient, *_names(extra)],
+                kind=kind,
+                plan=plan,
+                chunks=chunks,
+                recipient=recipient,
+                extra=extra,
                 instructions=messages[0].content,
-                customer_facing=kind == "outreach",
-                plan=plan_chunks(plan),
-                other_accounts=[
-                    term
-                    for account, terms in self.directory.items()
-                    if account != plan.account_id
-                    for term in terms
-                ],
+                as_of=as_of,
             )
         log.info(
             "drafted %s for %s with %s: %s, %d finding(s), %s tokens, %d ms",
@@ -365,6 +404,49 @@ class _RevisionPrompt(Prompt):
 
 def _date(chunk: Chunk) -> str | None:
     return chunk.published_at.date().isoformat() if chunk.published_at else None
+
+
+def _prompt_context(
+    seller: str,
+    plan: AccountPlan,
+    account: dict[str, Any],
+    sources: list[Chunk],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "seller": seller,
+        "sam": {"name": plan.owner_sam, "email": plan.owner_email},
+        "account": account,
+        "sources": [_source_view(c) for c in sources],
+        "example_id": sources[0].id if sources else "source-id",
+        **extra,
+    }
+
+
+def _stored_extra(
+    kind: str, plan: AccountPlan, sources: list[Chunk], trigger: dict[str, Any], as_of: datetime
+) -> dict[str, Any]:
+    """The recipient or meeting a stored draft was written for, from its trigger."""
+    if kind == "outreach":
+        signal = next((c for c in sources if c.id == trigger.get("signal_id")), sources[0])
+        return _outreach_extra(choose_recipient(plan, signal.section, signal.text), signal)
+    title = str(trigger.get("title", ""))
+    meeting = next(
+        (m for m in plan.meetings if m.title.lower() == title.lower()),
+        Meeting(title=title or "meeting", starts_at=trigger.get("starts_at") or as_of),
+    )
+    return {"meeting": meeting.model_dump(mode="json")}
+
+
+def _outreach_extra(person: Stakeholder | None, signal: Chunk) -> dict[str, Any]:
+    return {
+        "recipient": {
+            "name": person.name if person else "the account team",
+            "title": person.title if person else "",
+            "role": person.role.replace("_", " ") if person else "",
+        },
+        "trigger": {"id": signal.id, "title": signal.title, "date": _date(signal)},
+    }
 
 
 def _names(extra: dict[str, Any]) -> list[str]:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.drafting import Drafter
-from approval_ui import assignments, crud, sending
+from approval_ui import assignments, crud, draft_inputs, sending
 from approval_ui.outbox_claims import RetryPolicy
 from approval_ui.permissions import InvalidRequestError, Principal, draft_for
 from approval_ui.regenerate import regenerate_draft
@@ -41,8 +41,11 @@ def edit(
     body: str | None = None,
     recipient: str | None = None,
     expected_version: int | None = None,
+    seller: str,
+    stale_after_days: int,
 ) -> Draft:
-    """A new revision with the reviewer's text (unchanged fields keep the current text)."""
+    """A new revision with the reviewer's text (unchanged fields keep the current text),
+    grounding-checked like the model's."""
     _no_nul(subject=subject, body=body, recipient=recipient)
     with _locked(sessions, draft_id, user) as (session, draft):
         crud.edit_draft(
@@ -53,6 +56,12 @@ def edit(
             body=body,
             recipient=recipient,
             expected_version=expected_version,
+            recheck=lambda edited: draft_inputs.recheck(
+                session,
+                edited,
+                seller=seller,
+                stale_after_days=stale_after_days,
+            ),
         )
     return draft
 

@@ -9,6 +9,7 @@ CLI and tests all go through these functions, so the rules hold whoever calls.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -99,8 +100,14 @@ def edit_draft(
     recipient: str | None = None,
     expected_version: int | None = None,
     note: str | None = None,
+    recheck: Callable[[Draft], list[dict[str, Any]]] | None = None,
 ) -> Draft:
-    """A new revision; editing an approved draft returns it to pending."""
+    """A new revision; editing an approved draft returns it to pending.
+
+    ``recheck`` gives the grounding findings of the new text (approval_ui/draft_inputs.py);
+    they replace the old ones, and the audit event names the flags the edit resolved or
+    brought in.
+    """
     check_version(draft, expected_version)
     if draft.status not in EDITABLE:
         raise StateError(
@@ -125,9 +132,17 @@ def edit_draft(
         author=by,
         note=note,
     )
+    detail: dict[str, Any] = {"revision": draft.current.number}
+    if recheck is not None:
+        before, draft.findings = _flags(draft.findings), recheck(draft)
+        after = _flags(draft.findings)
+        if resolved := [m for m in before if m not in after]:
+            detail["resolved_flags"] = resolved
+        if added := [m for m in after if m not in before]:
+            detail["new_flags"] = added
     if draft.status == "approved":
         _unapprove(session, draft, by)
-    _audit(session, draft, "edited", by, {"revision": draft.current.number})
+    _audit(session, draft, "edited", by, detail)
     return draft
 
 
@@ -150,7 +165,7 @@ def approve(
         )
     if draft.status != "pending":
         raise StateError(f"draft {draft.id} is {draft.status}; only pending drafts can be approved")
-    flags = [f for f in draft.findings if f.get("severity") == "error"]
+    flags = _flags(draft.findings)
     if flags and not confirm_flags:
         raise StateError(
             f"draft {draft.id} has {len(flags)} unresolved grounding flag(s); "
@@ -176,7 +191,7 @@ def approve(
     _touch(draft)
     detail: dict[str, Any] = {"revision": revision.number}
     if flags:
-        detail["confirmed_flags"] = [f["message"] for f in flags]
+        detail["confirmed_flags"] = flags
     _audit(session, draft, "approved", by, detail)
     return draft
 
@@ -360,6 +375,11 @@ def check_version(draft: Draft, expected: int | None) -> None:
             f"draft {draft.id} changed since you opened it (your version {expected}, "
             f"now {draft.version}); reload to see the other change"
         )
+
+
+def _flags(findings: list[dict[str, Any]]) -> list[str]:
+    """The messages of the findings that need a confirmed approval (errors, not warnings)."""
+    return [f["message"] for f in findings if f.get("severity") == "error"]
 
 
 def _lf(text: str) -> str:

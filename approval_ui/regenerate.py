@@ -8,20 +8,16 @@ version read first must still be current, else 409 and the draft is untouched).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.drafting import Drafter
 from approval_ui import crud, permissions
+from approval_ui.draft_inputs import stored_inputs
 from approval_ui.permissions import InvalidRequestError, Principal
-from retrieval.chunks import Chunk
 from retrieval.index import RetrievedChunk
-from retrieval.schemas import AccountPlan
 from samdesk.db import transaction
-from samdesk.errors import DraftSchemaError, NotFoundError, StateError
-from samdesk.models import Account, Draft
+from samdesk.errors import DraftSchemaError, StateError
 
 SUGGESTIONS = ("shorter", "more formal", "warmer", "lead with the ROI numbers")
 MAX_INSTRUCTION = 500
@@ -49,16 +45,23 @@ def regenerate_draft(
             raise StateError(f"draft {draft_id} is {draft.status}; it cannot be regenerated")
         crud.check_version(draft, expected_version)
         version = draft.version
-        request = _request(session, draft)
+        inputs = stored_inputs(session, draft)
+        current = draft.current
+        previous = {
+            "subject": current.subject,
+            "body": current.body,
+            "citations": list(current.citations),
+        }
+        recipient = current.recipient
     result = drafter().regenerate(
-        request["plan"],
-        request["kind"],
-        request["sources"],
-        request["previous"],
+        inputs.plan,
+        inputs.kind,
+        [RetrievedChunk(chunk, 1.0, 1.0) for chunk in inputs.sources],
+        previous,
         instruction,
-        prompt=request["prompt"],
-        trigger=request["trigger"],
-        recipient=request["recipient"],
+        prompt=inputs.prompt,
+        trigger=inputs.trigger,
+        recipient=recipient,
     )
     if result.output is None:
         raise DraftSchemaError(
@@ -79,38 +82,3 @@ def regenerate_draft(
             usage=result.usage,
         )
         return draft.current.number
-
-
-def _request(session: Session, draft: Draft) -> dict[str, Any]:
-    account = session.get(Account, draft.account_id)
-    if account is None:
-        raise NotFoundError(f"account {draft.account_id!r} of draft {draft.id} is not ingested")
-    current = draft.current
-    return {
-        "plan": AccountPlan.model_validate(account.plan),
-        "kind": draft.kind,
-        "sources": [RetrievedChunk(_chunk(s, draft.account_id), 1.0, 1.0) for s in draft.sources],
-        "previous": {
-            "subject": current.subject,
-            "body": current.body,
-            "citations": list(current.citations),
-        },
-        "prompt": f"{draft.prompt_id}@{draft.prompt_version}",
-        "trigger": dict(draft.trigger),
-        "recipient": current.recipient,
-    }
-
-
-def _chunk(source: dict[str, Any], account_id: str) -> Chunk:
-    """A stored source back as the chunk it was (retrieval only ever returns the account's)."""
-    published = source.get("published_at")
-    return Chunk(
-        id=source["id"],
-        account_id=account_id,
-        kind=source.get("kind", "plan"),
-        section=source.get("section", ""),
-        title=source.get("title", ""),
-        text=source.get("text", ""),
-        published_at=datetime.fromisoformat(published) if published else None,
-        url=source.get("url"),
-    )

@@ -18,6 +18,7 @@ from agent.llm import ChatModel
 from agent.openai_chat import OpenAIChatModel
 from agent.redaction import RedactingChatModel
 from approval_ui import crud
+from approval_ui.draft_inputs import account_directory
 from retrieval.embeddings import make_embedder
 from retrieval.index import Ranking, VectorIndex
 from retrieval.schemas import AccountPlan, Meeting
@@ -65,10 +66,7 @@ class Runtime:
         if redact:
             llm = RedactingChatModel(llm)
         with self.sessions() as session:
-            directory = {
-                a.id: [a.name, str(a.plan.get("domain", ""))]
-                for a in session.scalars(select(Account))
-            }
+            directory = account_directory(session)
         return Drafter(
             llm=llm,
             directory=directory,

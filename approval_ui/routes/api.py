@@ -111,9 +111,11 @@ async def edit_draft(
     update: DraftUpdate,
     sessions: SessionsDep,
     user: CurrentUser,
+    settings: SettingsDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> DraftPublic:
+    """A new revision; its grounding findings replace the draft's."""
     draft = await _guarded(
         if_match,
         update.version,
@@ -125,6 +127,8 @@ async def edit_draft(
             body=update.body,
             recipient=update.recipient,
             expected_version=version,
+            seller=settings.seller_company,
+            stale_after_days=settings.stale_after_days,
         ),
     )
     return _public(draft, response)

@@ -29,6 +29,7 @@ def edit(
     draft_id: PathId,
     sessions: SessionsDep,
     user: CurrentUser,
+    settings: SettingsDep,
     subject: Annotated[str, Form()],
     body: Annotated[str, Form()],
     recipient: Annotated[str, Form()],
@@ -43,6 +44,8 @@ def edit(
             body=body,
             recipient=recipient,
             expected_version=version,
+            seller=settings.seller_company,
+            stale_after_days=settings.stale_after_days,
         )
 
     yours = {"subject": subject, "body": body, "recipient": recipient}

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from agent.drafting import Drafter
+from agent.drafting import Drafter, recheck
 from agent.llm import ChatMessage, Completion, ScriptedChatModel
+from agent.schemas import DraftOutput
 from retrieval.index import VectorIndex
 from retrieval.plans import load_plan
 from retrieval.schemas import AccountPlan
@@ -189,3 +190,68 @@ def test_outreach_quoting_the_plans_risks_is_flagged_and_a_briefing_is_not(
     assert "[acme-financial/risks]" in finding.message
     briefing = d.draft_briefing(acme, acme.meetings[0], as_of=AS_OF)
     assert "internal_disclosure" not in {f.code for f in briefing.findings}
+
+
+FLAGGED_BODY = (
+    "Saw the 23 new Trading Desk roles [sig-acme-003]. Revenue grew 42% this year, and we "
+    "can waive the onboarding fee. You draft emails for Sarah Chen, the Strategic Account "
+    "Manager at Northwind Analytics. Brightline Energy did the same."
+)
+
+
+@pytest.mark.parametrize("kind", ["outreach", "briefing"])
+def test_rechecking_a_drafts_own_text_finds_exactly_what_drafting_found(
+    sample_index: VectorIndex, acme: AccountPlan, kind: str
+) -> None:
+    """The desk re-checks edits from the stored draft: its rebuild must match the original."""
+    reply = {"subject": "Trading Desk", "body": FLAGGED_BODY, "citations": ["sig-acme-003"]}
+    model = ScriptedChatModel([json.dumps(reply)])
+    d = Drafter(model, sample_index, directory={"brightline": ["Brightline Energy"]})
+    if kind == "outreach":
+        result = d.draft_outreach(acme, "sig-acme-003", as_of=AS_OF)
+    else:
+        result = d.draft_briefing(acme, acme.meetings[0], as_of=AS_OF)
+    assert result.output is not None
+    codes = {f.code for f in result.findings}
+    assert {"unsupported_number", "commitment", "prompt_echo", "other_account"} <= codes, codes
+
+    again = recheck(
+        result.output,
+        d.checks,
+        kind=kind,
+        plan=acme,
+        sources=[r.chunk for r in result.sources],
+        prompt=result.prompt.ref,
+        trigger=result.trigger,
+        recipient=result.recipient,
+        as_of=AS_OF,
+    )
+
+    assert again == result.findings
+
+
+def test_rechecking_edited_text_drops_the_flags_of_deleted_sentences_and_adds_new_ones(
+    sample_index: VectorIndex, acme: AccountPlan
+) -> None:
+    reply = {"subject": "Trading Desk", "body": FLAGGED_BODY, "citations": ["sig-acme-003"]}
+    d, _ = drafter(sample_index, json.dumps(reply))
+    result = d.draft_outreach(acme, "sig-acme-003", as_of=AS_OF)
+    edited = DraftOutput.model_construct(
+        subject="Trading Desk",
+        body="Saw the 23 new Trading Desk roles [sig-acme-003]. Happy to offer a refund.",
+        citations=["sig-acme-003"],
+    )
+
+    findings = recheck(
+        edited,
+        d.checks,
+        kind="outreach",
+        plan=acme,
+        sources=[r.chunk for r in result.sources],
+        prompt=result.prompt.ref,
+        trigger=result.trigger,
+        recipient=result.recipient,
+        as_of=AS_OF,
+    )
+
+    assert [(f.code, f.excerpt) for f in findings] == [("commitment", "refund")]

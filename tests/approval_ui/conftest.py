@@ -276,9 +276,10 @@ def owned_draft(
         return draft.id
 
 
-def acme_plan_draft(sessions: sessionmaker[Session]) -> int:
-    """A pending draft on the real Acme plan (regenerating replays the plan's prompt)."""
-    draft_id = owned_draft(sessions)
+def acme_plan_draft(sessions: sessionmaker[Session], **kwargs: Any) -> int:
+    """A pending draft (as :func:`owned_draft`) on the real Acme plan: regenerating replays
+    the plan's prompt, and an edit is grounding-checked against the plan."""
+    draft_id = owned_draft(sessions, **kwargs)
     with transaction(sessions) as session:
         account = session.get_one(Account, "acme-financial")
         if not account.plan:

@@ -151,6 +151,8 @@ class ReviewerActions(RuleBasedStateMachine):
                 subject=subject,
                 body=body,
                 expected_version=expected,
+                seller=self.run.settings.seller_company,
+                stale_after_days=self.run.settings.stale_after_days,
             ),
             refusal,
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -16,11 +15,7 @@ from agent.grounding import Finding
 from agent.llm import ScriptedChatModel
 from approval_ui.deps import get_drafter
 from retrieval.index import VectorIndex
-from retrieval.plans import load_plan
-from samdesk.db import transaction
-from samdesk.models import Account
-from tests.approval_ui.conftest import OTHER_SAM, REVIEWER, Desk, owned_draft
-from tests.conftest import SAMPLES
+from tests.approval_ui.conftest import OTHER_SAM, REVIEWER, Desk, acme_plan_draft
 
 SHORTER = {
     "subject": "Welcoming Laura Kim",
@@ -45,16 +40,6 @@ def with_drafter(app: FastAPI, index: VectorIndex, model: ScriptedChatModel) -> 
     app.dependency_overrides.clear()
 
 
-def acme_draft(sessions: sessionmaker[Session], **kwargs: Any) -> int:
-    """A draft on the real Acme plan (regeneration replays the plan's prompt)."""
-    draft_id = owned_draft(sessions, **kwargs)
-    plan, errors = load_plan(SAMPLES / "accounts" / "acme-financial.md")
-    assert plan is not None and not errors
-    with transaction(sessions) as session:
-        session.get_one(Account, "acme-financial").plan = plan.model_dump(mode="json")
-    return draft_id
-
-
 def reply(model: ScriptedChatModel, *payloads: Mapping[str, object]) -> None:
     model._replies.extend(json.dumps(p) for p in payloads)
 
@@ -65,7 +50,7 @@ pytestmark = pytest.mark.usefixtures("with_drafter")
 def test_regenerating_adds_a_model_revision_and_keeps_the_old_one(
     client: TestClient, sessions: sessionmaker[Session], model: ScriptedChatModel, desk: Desk
 ) -> None:
-    draft_id = acme_draft(sessions, findings=[Finding("uncited", "old flag", "x")])
+    draft_id = acme_plan_draft(sessions, findings=[Finding("uncited", "old flag", "x")])
     reply(model, SHORTER)
     version = desk.get(draft_id).version
 
@@ -94,7 +79,7 @@ def test_regenerating_adds_a_model_revision_and_keeps_the_old_one(
 def test_the_model_sees_its_prompt_its_previous_text_and_the_instruction(
     client: TestClient, sessions: sessionmaker[Session], model: ScriptedChatModel
 ) -> None:
-    draft_id = acme_draft(sessions)
+    draft_id = acme_plan_draft(sessions)
     reply(model, SHORTER)
 
     client.post(f"/api/drafts/{draft_id}/regenerate", json={"instruction": "more formal"})
@@ -111,7 +96,7 @@ def test_the_model_sees_its_prompt_its_previous_text_and_the_instruction(
 def test_a_regenerated_text_is_grounding_checked(
     client: TestClient, sessions: sessionmaker[Session], model: ScriptedChatModel
 ) -> None:
-    draft_id = acme_draft(sessions)
+    draft_id = acme_plan_draft(sessions)
     reply(model, INVENTED)
 
     data = client.post(f"/api/drafts/{draft_id}/regenerate", json={"instruction": "punchier"})
@@ -125,7 +110,7 @@ def test_a_regenerated_text_is_grounding_checked(
 def test_regenerating_an_approved_draft_withdraws_the_approval(
     client: TestClient, sessions: sessionmaker[Session], model: ScriptedChatModel, desk: Desk
 ) -> None:
-    draft_id = acme_draft(sessions)
+    draft_id = acme_plan_draft(sessions)
     desk.approve(draft_id)
     reply(model, SHORTER)
 
@@ -138,7 +123,7 @@ def test_regenerating_an_approved_draft_withdraws_the_approval(
 def test_an_unusable_rewrite_changes_nothing(
     client: TestClient, sessions: sessionmaker[Session], model: ScriptedChatModel, desk: Desk
 ) -> None:
-    draft_id = acme_draft(sessions)
+    draft_id = acme_plan_draft(sessions)
     model._replies.extend(["not json", "still not json"])
 
     response = client.post(f"/api/drafts/{draft_id}/regenerate", json={"instruction": "shorter"})
@@ -152,7 +137,7 @@ def test_an_unusable_rewrite_changes_nothing(
 def test_a_change_made_while_the_model_wrote_wins_and_the_rewrite_is_refused(
     client: TestClient, sessions: sessionmaker[Session], model: ScriptedChatModel, desk: Desk
 ) -> None:
-    draft_id = acme_draft(sessions)
+    draft_id = acme_plan_draft(sessions)
     opened = desk.get(draft_id).version
     desk.edit(draft_id, body="A colleague's edit, saved while the model was writing.")
     reply(model, SHORTER)
@@ -170,7 +155,7 @@ def test_a_change_made_while_the_model_wrote_wins_and_the_rewrite_is_refused(
 def test_the_instruction_must_be_given_and_short(
     client: TestClient, sessions: sessionmaker[Session], instruction: str
 ) -> None:
-    draft_id = acme_draft(sessions)
+    draft_id = acme_plan_draft(sessions)
     response = client.post(f"/api/drafts/{draft_id}/regenerate", json={"instruction": instruction})
     assert response.status_code == 422
 
@@ -178,7 +163,7 @@ def test_the_instruction_must_be_given_and_short(
 def test_regenerate_by_form_then_see_it_in_the_history(
     client: TestClient, sessions: sessionmaker[Session], model: ScriptedChatModel, desk: Desk
 ) -> None:
-    draft_id = acme_draft(sessions)
+    draft_id = acme_plan_draft(sessions)
     reply(model, SHORTER)
 
     response = client.post(
@@ -202,7 +187,7 @@ def test_another_sams_draft_cannot_be_regenerated(
     sessions: sessionmaker[Session],
     model: ScriptedChatModel,
 ) -> None:
-    draft_id = acme_draft(sessions)
+    draft_id = acme_plan_draft(sessions)
     reply(model, SHORTER)
     response = signed_in(OTHER_SAM).post(
         f"/api/drafts/{draft_id}/regenerate", json={"instruction": "shorter"}

@@ -84,10 +84,9 @@ DRAFTS: list[tuple[str, str, dict[str, Any], list[str], str, str, str, list[Find
         "acme-financial",
         {"type": "signal", "signal_id": "sig-acme-009"},
         ["sig-acme-009", "acme-financial/relationship-map", "acme-financial/last-contact"],
-        "Planning Marketing's transition with you",
+        "Linda Marsh's retirement: a smooth hand-over",
         "Hi James,\n\nI saw that Linda Marsh will retire as VP Marketing after 19 years "
-        "[sig-acme-009]. Linda asked us to start working with Nadia Brooks now "
-        "[acme-financial/last-contact], and I would like to make that hand-over smooth for "
+        "[sig-acme-009]. I would like to make the hand-over to her successor smooth for "
         "your team.\n\nCould we take 30 minutes in the next two weeks to plan it?\n\nBest,\n"
         "Sarah Chen",
         "James Okoro <james.okoro@acmefinancial.example>",

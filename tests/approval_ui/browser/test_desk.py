@@ -47,7 +47,8 @@ def test_a_sam_reviews_edits_approves_and_sends(live_desk: LiveDesk, new_page: N
     screenshot(page, "desk-queue.png")
 
     page.click(f'a[href="/drafts/{draft_id}"]')
-    expect(page.locator(".draft-head h1")).to_have_text("Planning Marketing's transition with you")
+    subject = page.locator(".draft-head h1")
+    expect(subject).to_have_text("Linda Marsh's retirement: a smooth hand-over")
     expect(page.locator("aside.sources #src-sig-acme-009")).to_contain_text("Linda Marsh")
     page.click('article.body a.cite[href="#src-sig-acme-009"]')
     assert page.url.endswith("#src-sig-acme-009")
@@ -89,7 +90,7 @@ def test_another_sam_can_neither_list_nor_open_the_draft(
     response = marcus.goto(f"{live_desk.url}/drafts/{sarahs}")
     assert response is not None and response.status == 403
     expect(marcus.locator("p.error")).to_contain_text("belongs to another SAM")
-    expect(marcus.locator("body")).not_to_contain_text("Planning Marketing")
+    expect(marcus.locator("body")).not_to_contain_text("a smooth hand-over")
     api = marcus.request.get(f"{live_desk.url}/api/drafts/{sarahs}")
     assert api.status == 403
 

@@ -1,0 +1,120 @@
+"""What a stored draft was written from, rebuilt: its plan, sources, prompt and people.
+
+Regenerating a draft replays its prompt from these; a reviewer's edit is checked against
+them (:func:`recheck`) exactly as the model's reply was, so the flags on a draft always
+describe the text that would be sent. Before edits were checked, a flag outlived the
+sentence it was about, and approving meant confirming (and logging) a problem no longer in
+the email, while a discount typed in by hand went out unflagged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agent import drafting
+from agent.drafting import Checks
+from agent.grounding import Finding
+from agent.schemas import DraftOutput
+from retrieval.chunks import Chunk
+from retrieval.schemas import AccountPlan
+from samdesk.errors import NotFoundError, SamdeskError
+from samdesk.models import Account, Draft
+
+log = logging.getLogger(__name__)
+
+UNCHECKED = "unchecked_edit"
+
+
+@dataclass(frozen=True)
+class DraftInputs:
+    plan: AccountPlan
+    kind: str
+    sources: list[Chunk]
+    prompt: str  # outreach@v2
+    trigger: dict[str, Any]
+
+
+def stored_inputs(session: Session, draft: Draft) -> DraftInputs:
+    account = session.get(Account, draft.account_id)
+    if account is None:
+        raise NotFoundError(f"account {draft.account_id!r} of draft {draft.id} is not ingested")
+    return DraftInputs(
+        plan=AccountPlan.model_validate(account.plan),
+        kind=draft.kind,
+        sources=[_chunk(s, draft.account_id) for s in draft.sources],
+        prompt=f"{draft.prompt_id}@{draft.prompt_version}",
+        trigger=dict(draft.trigger),
+    )
+
+
+def account_directory(session: Session) -> dict[str, list[str]]:
+    """Every account's name and domain: a draft naming another account is flagged."""
+    rows = session.execute(select(Account.id, Account.name, Account.plan))
+    return {id_: [name, str(plan.get("domain", ""))] for id_, name, plan in rows}
+
+
+def recheck(
+    session: Session,
+    draft: Draft,
+    *,
+    seller: str,
+    stale_after_days: int,
+    as_of: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The grounding findings of the draft's current revision, whoever wrote it.
+
+    When the inputs cannot be rebuilt (its prompt version was removed, its account's plan no
+    longer validates) the edit still saves: the earlier findings stay, with a warning that
+    they are about earlier text.
+    """
+    current = draft.current
+    # Unvalidated: the reviewer's text may be shorter than the model's schema allows.
+    output = DraftOutput.model_construct(
+        subject=current.subject, body=current.body, citations=list(current.citations)
+    )
+    try:
+        inputs = stored_inputs(session, draft)
+        findings = drafting.recheck(
+            output,
+            Checks(seller, stale_after_days, account_directory(session)),
+            kind=inputs.kind,
+            plan=inputs.plan,
+            sources=inputs.sources,
+            prompt=inputs.prompt,
+            trigger=inputs.trigger,
+            recipient=current.recipient,
+            as_of=as_of or datetime.now(UTC),
+        )
+    except (SamdeskError, ValidationError) as exc:
+        log.warning("draft %s: the edit was not re-checked: %s", draft.id, exc)
+        why = str(exc).splitlines()[0]
+        unchecked = Finding(
+            UNCHECKED,
+            f"this edit was not re-checked ({why}); the flags are about earlier text",
+            severity="warning",
+        )
+        kept = [f for f in draft.findings if f.get("code") != UNCHECKED]
+        return [*kept, unchecked.to_json()]
+    return [f.to_json() for f in findings]
+
+
+def _chunk(source: dict[str, Any], account_id: str) -> Chunk:
+    """A stored source back as the chunk it was (retrieval only ever returns the account's)."""
+    published = source.get("published_at")
+    return Chunk(
+        id=source["id"],
+        account_id=account_id,
+        kind=source.get("kind", "plan"),
+        section=source.get("section", ""),
+        title=source.get("title", ""),
+        text=source.get("text", ""),
+        published_at=datetime.fromisoformat(published) if published else None,
+        url=source.get("url"),
+    )
