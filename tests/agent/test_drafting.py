@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from agent.drafting import Drafter, recheck
+from agent.drafting import Drafter, DraftResult, recheck
+from agent.grounding import Finding
 from agent.llm import ChatMessage, Completion, ScriptedChatModel
 from agent.schemas import DraftOutput
 from retrieval.index import VectorIndex
@@ -199,6 +200,23 @@ FLAGGED_BODY = (
 )
 
 
+def recheck_as_drafted(d: Drafter, result: DraftResult, output: DraftOutput) -> list[Finding]:
+    """``output`` checked from what the desk stores of ``result``: sources, prompt, trigger."""
+    plan, errors = load_plan(SAMPLES / "accounts" / f"{result.account_id}.md")
+    assert plan is not None and not errors
+    return recheck(
+        output,
+        d.checks,
+        kind=result.kind,
+        plan=plan,
+        sources=[r.chunk for r in result.sources],
+        prompt=result.prompt.ref,
+        trigger=result.trigger,
+        recipient=result.recipient,
+        as_of=AS_OF,
+    )
+
+
 @pytest.mark.parametrize("kind", ["outreach", "briefing"])
 def test_rechecking_a_drafts_own_text_finds_exactly_what_drafting_found(
     sample_index: VectorIndex, acme: AccountPlan, kind: str
@@ -215,19 +233,7 @@ def test_rechecking_a_drafts_own_text_finds_exactly_what_drafting_found(
     codes = {f.code for f in result.findings}
     assert {"unsupported_number", "commitment", "prompt_echo", "other_account"} <= codes, codes
 
-    again = recheck(
-        result.output,
-        d.checks,
-        kind=kind,
-        plan=acme,
-        sources=[r.chunk for r in result.sources],
-        prompt=result.prompt.ref,
-        trigger=result.trigger,
-        recipient=result.recipient,
-        as_of=AS_OF,
-    )
-
-    assert again == result.findings
+    assert recheck_as_drafted(d, result, result.output) == result.findings
 
 
 def test_rechecking_edited_text_drops_the_flags_of_deleted_sentences_and_adds_new_ones(
@@ -242,16 +248,6 @@ def test_rechecking_edited_text_drops_the_flags_of_deleted_sentences_and_adds_ne
         citations=["sig-acme-003"],
     )
 
-    findings = recheck(
-        edited,
-        d.checks,
-        kind="outreach",
-        plan=acme,
-        sources=[r.chunk for r in result.sources],
-        prompt=result.prompt.ref,
-        trigger=result.trigger,
-        recipient=result.recipient,
-        as_of=AS_OF,
-    )
+    findings = recheck_as_drafted(d, result, edited)
 
     assert [(f.code, f.excerpt) for f in findings] == [("commitment", "refund")]
