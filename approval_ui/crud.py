@@ -105,8 +105,8 @@ def edit_draft(
     """A new revision; editing an approved draft returns it to pending.
 
     ``recheck`` gives the grounding findings of the new text (approval_ui/draft_inputs.py);
-    they replace the old ones, and the audit event names the flags the edit resolved or
-    brought in.
+    they replace the old ones, and the audit event names the flags the edit resolved and
+    the findings it brought in.
     """
     check_version(draft, expected_version)
     if draft.status not in EDITABLE:
@@ -134,12 +134,13 @@ def edit_draft(
     )
     detail: dict[str, Any] = {"revision": draft.current.number}
     if recheck is not None:
-        before, draft.findings = _flags(draft.findings), recheck(draft)
+        before, draft.findings = draft.findings, recheck(draft)
         after = _flags(draft.findings)
-        if resolved := [m for m in before if m not in after]:
+        if resolved := [m for m in _flags(before) if m not in after]:
             detail["resolved_flags"] = resolved
-        if added := [m for m in after if m not in before]:
-            detail["new_flags"] = added
+        earlier = {f.get("message") for f in before}
+        if added := [f["message"] for f in draft.findings if f.get("message") not in earlier]:
+            detail["new_findings"] = added
     if draft.status == "approved":
         _unapprove(session, draft, by)
     _audit(session, draft, "edited", by, detail)

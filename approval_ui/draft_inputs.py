@@ -4,7 +4,7 @@ Regenerating a draft replays its prompt from these; a reviewer's edit is checked
 them (:func:`recheck`) exactly as the model's reply was, so the flags on a draft always
 describe the text that would be sent. Before edits were checked, a flag outlived the
 sentence it was about, and approving meant confirming (and logging) a problem no longer in
-the email, while a discount typed in by hand went out unflagged.
+the email.
 """
 
 from __future__ import annotations
@@ -68,11 +68,12 @@ def recheck(
     stale_after_days: int,
     as_of: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """The grounding findings of the draft's current revision, whoever wrote it.
+    """The grounding findings of the draft's current revision.
 
-    When the inputs cannot be rebuilt (its prompt version was removed, its account's plan no
-    longer validates) the edit still saves: the earlier findings stay, with a warning that
-    they are about earlier text.
+    An error the draft did not have before is about words the edit brought in, so it comes
+    back as a warning (see :func:`_reviewers_words`). When the inputs cannot be rebuilt (its
+    prompt version was removed, its account's plan no longer validates) the edit still
+    saves: the earlier findings stay, with a warning that they are about earlier text.
     """
     current = draft.current
     # Unvalidated: the reviewer's text may be shorter than the model's schema allows.
@@ -102,7 +103,34 @@ def recheck(
         )
         kept = [f for f in draft.findings if f.get("code") != UNCHECKED]
         return [*kept, unchecked.to_json()]
-    return [f.to_json() for f in findings]
+    return _reviewers_words([f.to_json() for f in findings], before=draft.findings)
+
+
+def _reviewers_words(
+    findings: list[dict[str, Any]], *, before: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Errors stay errors only where the text had them before the edit; new ones are warnings.
+
+    The checks exist for what the model invents or leaks. A meeting time, the SAM's own
+    phone number or a colleague's name typed in by the reviewer are the reviewer's to vouch
+    for; demanding a confirmation for each would teach reviewers to confirm without reading.
+    They stay visible and highlighted, marked as written in an edit.
+    """
+    errors_before = {(f.get("code"), f.get("excerpt")) for f in before if _is_error(f)}
+    marked = []
+    for finding in findings:
+        if _is_error(finding) and (finding["code"], finding["excerpt"]) not in errors_before:
+            finding = {
+                **finding,
+                "severity": "warning",
+                "message": f"{finding['message']} (written in an edit)",
+            }
+        marked.append(finding)
+    return marked
+
+
+def _is_error(finding: dict[str, Any]) -> bool:
+    return finding.get("severity") == "error"
 
 
 def _chunk(source: dict[str, Any], account_id: str) -> Chunk:

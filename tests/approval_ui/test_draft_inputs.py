@@ -1,25 +1,29 @@
 """A reviewer's edit is grounding-checked like the model's text, through both doors.
 
-The drafts sit on the real Acme plan and the source the factory cites (Laura Kim named
-CFO); the checks are the real ones. Assertions name the flags they expect (errors), so a
-source going stale with the calendar (a warning) changes nothing here.
+The drafts sit on the real Acme plan and cite the factory's source (Laura Kim named CFO);
+the checks are the real ones. The model's flags go away with their text and stay with it;
+what the reviewer types in is shown, as a warning, and never blocks the approval.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.grounding import Finding
 from approval_ui.draft_inputs import UNCHECKED
+from samdesk.config import Settings
 from samdesk.db import transaction
 from samdesk.models import AuditEvent, Draft
 from tests.approval_ui.conftest import acme_plan_draft
 from tests.approval_ui.test_page_forms import edit_form
 from tests.approval_ui.test_pages import api
+from tests.conftest import make_settings
 
 GROUNDED = "Hi Robert, congratulations on welcoming Laura Kim as CFO [sig-acme-901]."
 WAIVED = f"{GROUNDED} We will waive the renewal fee for you."
@@ -28,30 +32,41 @@ WAIVER_FLAG = Finding(
 )
 
 
-def errors(draft: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(f["code"], f["excerpt"]) for f in draft["findings"] if f["severity"] == "error"]
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The source (2026-11-03) never turns stale here, whatever the calendar says."""
+    return make_settings(tmp_path / "data", stale_after_days=36_500)
+
+
+def findings(draft: dict[str, Any], severity: str) -> list[tuple[str, str]]:
+    return [(f["code"], f["excerpt"]) for f in draft["findings"] if f["severity"] == severity]
 
 
 def edited_event(sessions: sessionmaker[Session], draft_id: int) -> dict[str, Any]:
     with sessions() as session:
-        events = session.scalars(
+        [event] = session.scalars(
             select(AuditEvent).where(AuditEvent.draft_id == draft_id, AuditEvent.action == "edited")
         )
-        [event] = events
         return event.detail
+
+
+def patch(client: TestClient, draft_id: int, **changes: str) -> dict[str, Any]:
+    version = api(client, draft_id)["version"]
+    response = client.patch(f"/api/drafts/{draft_id}", json={**changes, "version": version})
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
 
 
 def test_deleting_the_flagged_sentence_clears_the_flag_so_approval_needs_no_confirmation(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
     draft_id = acme_plan_draft(sessions, body=WAIVED, findings=[WAIVER_FLAG])
-    assert errors(api(client, draft_id)) == [("commitment", "waive")]
-    version = api(client, draft_id)["version"]
+    assert findings(api(client, draft_id), "error") == [("commitment", "waive")]
 
-    edited = client.patch(f"/api/drafts/{draft_id}", json={"body": GROUNDED, "version": version})
+    edited = patch(client, draft_id, body=GROUNDED)
 
-    assert edited.status_code == 200, edited.text
-    assert errors(edited.json()) == []
+    assert edited["findings"] == []
     approved = client.post(f"/api/drafts/{draft_id}/approve", json={})
     assert approved.status_code == 200, approved.text
     assert edited_event(sessions, draft_id) == {
@@ -60,29 +75,52 @@ def test_deleting_the_flagged_sentence_clears_the_flag_so_approval_needs_no_conf
     }
 
 
-def test_a_waiver_typed_into_the_edit_form_is_flagged_and_approval_needs_confirmation(
+def test_the_models_flag_stays_an_error_when_the_edit_leaves_its_text(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    draft_id = acme_plan_draft(sessions, body=WAIVED, findings=[WAIVER_FLAG])
+
+    edited = patch(client, draft_id, subject="Welcome, Laura Kim", body=f"{WAIVED}\n\nBest,")
+
+    assert findings(edited, "error") == [("commitment", "waive")]
+    refused = client.post(f"/api/drafts/{draft_id}/approve", json={})
+    assert refused.status_code == 409 and "grounding flag" in refused.json()["detail"]
+    assert edited_event(sessions, draft_id) == {"revision": 2}
+
+
+def test_what_the_reviewer_types_in_is_a_warning_shown_on_the_page_not_a_blocker(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
     draft_id = acme_plan_draft(sessions, body=GROUNDED)
     draft = api(client, draft_id)
-    assert errors(draft) == []
+    own_words = f"{WAIVED} My colleague Mike Turner can join us on 2026-12-15."
 
     response = client.post(
         f"/drafts/{draft_id}/edit",
         data=edit_form(
             draft["version"],
             subject=draft["revisions"][0]["subject"],
-            body=WAIVED,
+            body=own_words,
             recipient=draft["revisions"][0]["recipient"],
         ),
     )
 
     assert response.status_code == 200, response.text
-    assert "Grounding flags (1)" in response.text and WAIVER_FLAG.message in response.text
-    assert errors(api(client, draft_id)) == [("commitment", "waive")]
-    refused = client.post(f"/api/drafts/{draft_id}/approve", json={})
-    assert refused.status_code == 409 and "grounding flag" in refused.json()["detail"]
-    assert edited_event(sessions, draft_id) == {"revision": 2, "new_flags": [WAIVER_FLAG.message]}
+    data = api(client, draft_id)
+    assert findings(data, "error") == []
+    assert sorted(findings(data, "warning")) == [
+        ("commitment", "waive"),
+        ("unsupported_date", "2026-12-15"),
+        ("unsupported_name", "Mike Turner"),
+    ]
+    assert all(f["message"].endswith("(written in an edit)") for f in data["findings"])
+    assert "Grounding flags" not in response.text
+    assert f"{WAIVER_FLAG.message} (written in an edit)" in response.text
+    assert edited_event(sessions, draft_id)["new_findings"] == [
+        f["message"] for f in data["findings"]
+    ]
+    approved = client.post(f"/api/drafts/{draft_id}/approve", json={})
+    assert approved.status_code == 200, approved.text
 
 
 def test_an_edit_that_cannot_be_rechecked_still_saves_and_says_its_flags_are_old(
@@ -91,17 +129,12 @@ def test_an_edit_that_cannot_be_rechecked_still_saves_and_says_its_flags_are_old
     draft_id = acme_plan_draft(sessions, body=WAIVED, findings=[WAIVER_FLAG])
     with transaction(sessions) as session:
         session.get_one(Draft, draft_id).prompt_version = "v0"  # since removed from prompts/
-    version = api(client, draft_id)["version"]
 
-    edited = client.patch(f"/api/drafts/{draft_id}", json={"body": GROUNDED, "version": version})
+    edited = patch(client, draft_id, body=GROUNDED)
 
-    assert edited.status_code == 200, edited.text
-    data = edited.json()
-    assert data["revisions"][-1]["body"] == GROUNDED
-    assert errors(data) == [("commitment", "waive")]
-    [warning] = [f for f in data["findings"] if f["code"] == UNCHECKED]
+    assert edited["revisions"][-1]["body"] == GROUNDED
+    assert findings(edited, "error") == [("commitment", "waive")]
+    [warning] = [f for f in edited["findings"] if f["code"] == UNCHECKED]
     assert "prompt 'outreach@v0' not found" in warning["message"]
-    again = client.patch(
-        f"/api/drafts/{draft_id}", json={"body": WAIVED, "version": data["version"]}
-    )
-    assert [f["code"] for f in again.json()["findings"]].count(UNCHECKED) == 1
+    again = patch(client, draft_id, body=WAIVED)
+    assert [f["code"] for f in again["findings"]].count(UNCHECKED) == 1
