@@ -49,14 +49,23 @@ def render_markdown(
         link_rel="noopener noreferrer nofollow",
     )
     known = set(source_ids)
-    on_marker = {f.excerpt: f for f in flags if _MARKER.fullmatch(f"[{f.excerpt}]")}
+    flags = list(flags)
+    # A flag is about a citation marker only where the text cites it: "15" or "2026-12-15"
+    # could be ids too, but as excerpts of a date or number they are highlighted in the text.
+    on_marker = {
+        f.excerpt: f
+        for f in flags
+        if _MARKER.fullmatch(f"[{f.excerpt}]") and f"[{f.excerpt}]" in text
+    }
     in_text = {
         escape(f.excerpt, quote=False): f
         for f in flags
         if f.excerpt.strip() and f.excerpt not in on_marker
     }
     longest_first = sorted(in_text, key=len, reverse=True)
-    token = re.compile("|".join([_MARKER.pattern, *(re.escape(e) for e in longest_first)]))
+    # Whole words only: the flagged "15" is not the 15 in "2015".
+    excerpts = (rf"(?<!\w){re.escape(e)}(?!\w)" for e in longest_first)
+    token = re.compile("|".join([_MARKER.pattern, *excerpts]))
 
     def replace(match: re.Match[str]) -> str:
         sid = match.group(1)

@@ -126,6 +126,25 @@ def test_flagged_excerpts_are_highlighted_with_the_reason() -> None:
     assert '<a class="cite" href="#src-sig-acme-901">[sig-acme-901]</a>' in html
 
 
+def test_a_flagged_number_or_date_is_highlighted_as_a_whole_word_not_taken_for_a_citation() -> None:
+    from approval_ui.rendering import Flag
+
+    flags = [
+        Flag("15", "'15' is not stated in [sig-acme-901]", "unsupported_number"),
+        Flag("2026-12-15", "'2026-12-15' is not stated", "unsupported_date"),
+    ]
+    html = render_markdown(
+        "Since 2015 [sig-acme-901]: meet on December 15 or 2026-12-15?", SOURCES, flags
+    )
+
+    assert html.count("<mark") == 2
+    assert 'title="&#x27;15&#x27; is not stated in [sig-acme-901]">15</mark> or' in html
+    assert (
+        'unsupported_date" title="&#x27;2026-12-15&#x27; is not stated">2026-12-15</mark>' in html
+    )
+    assert "Since 2015 " in html
+
+
 def test_a_flagged_citation_marker_carries_its_reason() -> None:
     from approval_ui.rendering import Flag
 
