@@ -16,6 +16,19 @@ templates = Jinja2Templates(directory=TEMPLATES)
 templates.env.autoescape = True  # explicit: never depend on the file extension for escaping
 
 
+def audit_detail(detail: dict[str, Any]) -> str:
+    """An audit event's detail as a reviewer reads it, not as JSON made safe for a script:
+    ``revision: 2 · resolved flags: commits to pricing or terms; …``."""
+    parts = []
+    for key, value in detail.items():
+        shown = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{key.replace('_', ' ')}: {shown}")
+    return " · ".join(parts)
+
+
+templates.env.filters["audit_detail"] = audit_detail
+
+
 def render(
     request: Request,
     name: str,

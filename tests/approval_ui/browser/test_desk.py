@@ -56,10 +56,20 @@ def test_a_sam_reviews_edits_approves_and_sends(live_desk: LiveDesk, new_page: N
     page.click("details.edit summary")
     body = page.locator('textarea[name="body"]')
     body.fill(
-        body.input_value().replace("30 minutes in the next two weeks", "30 minutes on Tuesday")
+        body.input_value().replace(
+            "30 minutes in the next two weeks", "30 minutes on Tuesday, December 15"
+        )
     )
     page.click('details.edit button[type="submit"]')
     expect(page.locator("p.notice")).to_have_text("Saved a new revision.")
+    # The date Sarah typed is in no source: shown and highlighted, but hers to vouch for.
+    expect(page.locator(".warnings")).to_contain_text("'15' is not stated")
+    expect(page.locator(".warnings")).to_contain_text("(written in an edit)")
+    expect(page.locator("article.body mark")).to_have_text("15")
+    expect(page.locator(".flags")).to_have_count(0)
+    edited = page.locator("tr", has_text="edited")
+    expect(edited).to_contain_text("new findings: '15' is not stated in [sig-acme-009]")
+    expect(edited).to_contain_text("revision: 2")
     diff = page.locator('.diff[data-diff="Against the model\'s original"]')
     expect(diff.locator("del")).to_contain_text("in the next two weeks")
     expect(diff.locator("ins")).to_contain_text("on Tuesday")
