@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.grounding import Finding, check_draft
+from agent.context import Checks, outreach_extra, prompt_context, stored_extra
+from agent.grounding import Finding
 from agent.llm import ChatMessage, ChatModel
 from agent.prompts import Prompt, load_prompt
 from agent.recipients import address, choose_recipient
 from agent.replies import ReplyError, ask_again, parse_reply
 from agent.schemas import DraftOutput, output_schema
 from agent.tokens import count_messages
-from retrieval.chunks import Chunk, plan_chunks
+from retrieval.chunks import Chunk
 from retrieval.index import Ranking, RetrievedChunk, VectorIndex
-from retrieval.schemas import AccountPlan, Meeting, Stakeholder
+from retrieval.schemas import AccountPlan, Meeting
 from samdesk.errors import ModelUnavailableError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -55,82 +56,6 @@ class DraftFailedError(ModelUnavailableError):
     def __init__(self, result: DraftResult):
         super().__init__(result.failure_reason or "the model gave no answer")
         self.result = result
-
-
-@dataclass(frozen=True)
-class Checks:
-    """What the grounding checks know besides the draft and its prompt.
-
-    The drafter runs them on the model's reply; the desk runs them again on a reviewer's
-    edit (:func:`recheck`), so the flags always describe the text that would be sent.
-    """
-
-    seller: str
-    stale_after_days: int
-    # account id -> names and domains, so a draft that mentions another account is flagged.
-    directory: Mapping[str, Sequence[str]]
-
-    def findings(
-        self,
-        output: DraftOutput,
-        *,
-        kind: str,
-        plan: AccountPlan,
-        chunks: list[Chunk],
-        recipient: str,
-        extra: dict[str, Any],
-        instructions: str,
-        as_of: datetime,
-    ) -> list[Finding]:
-        return check_draft(
-            output,
-            chunks,
-            account_id=plan.account_id,
-            as_of=as_of,
-            stale_after_days=self.stale_after_days,
-            known=[plan.owner_sam, self.seller, plan.name, recipient, *_names(extra)],
-            instructions=instructions,
-            customer_facing=kind == "outreach",
-            plan=plan_chunks(plan),
-            other_accounts=[
-                term
-                for account, terms in self.directory.items()
-                if account != plan.account_id
-                for term in terms
-            ],
-        )
-
-
-def recheck(
-    output: DraftOutput,
-    checks: Checks,
-    *,
-    kind: str,
-    plan: AccountPlan,
-    sources: list[Chunk],
-    prompt: str,
-    trigger: dict[str, Any],
-    recipient: str,
-    as_of: datetime,
-) -> list[Finding]:
-    """The findings for a stored draft's text, as if the model had just replied with it.
-
-    The draft's own sources, prompt (``outreach@v2``: the echo check compares against its
-    instructions) and people are rebuilt as drafting had them; nothing calls the model.
-    """
-    extra = _stored_extra(kind, plan, sources, trigger, as_of)
-    context = _prompt_context(checks.seller, plan, plan.model_dump(mode="json"), sources, extra)
-    instructions = load_prompt(prompt).render(context)[0].content
-    return checks.findings(
-        output,
-        kind=kind,
-        plan=plan,
-        chunks=sources,
-        recipient=recipient,
-        extra=extra,
-        instructions=instructions,
-        as_of=as_of,
-    )
 
 
 @dataclass
@@ -172,7 +97,7 @@ class Drafter:
             plan,
             load_prompt(prompt),
             sources,
-            _outreach_extra(person, trigger),
+            outreach_extra(person, trigger),
             trigger={"type": "signal", "signal_id": trigger.id, "title": trigger.title},
             recipient=address(person, plan),
             as_of=as_of,
@@ -244,7 +169,7 @@ class Drafter:
         is parsed, retried and grounding-checked exactly like a first draft.
         """
         as_of = as_of or datetime.now(UTC)
-        extra = _stored_extra(kind, plan, [r.chunk for r in sources], trigger, as_of)
+        extra = stored_extra(kind, plan, [r.chunk for r in sources], trigger, as_of)
         base = load_prompt(prompt)
         revising = _RevisionPrompt(
             base.kind, base.version, base.hash, json.dumps(previous), instruction.strip()
@@ -327,7 +252,7 @@ class Drafter:
         account = plan.model_dump(mode="json")
 
         def context(kept: list[RetrievedChunk]) -> dict[str, Any]:
-            return _prompt_context(self.seller, plan, account, [r.chunk for r in kept], extra)
+            return prompt_context(self.seller, plan, account, [r.chunk for r in kept], extra)
 
         sources, messages = self._fit_budget(prompt, sources, context)
         chunks = [r.chunk for r in sources]
@@ -400,69 +325,3 @@ class _RevisionPrompt(Prompt):
                 "Reply with only the JSON object.",
             ),
         ]
-
-
-def _date(chunk: Chunk) -> str | None:
-    return chunk.published_at.date().isoformat() if chunk.published_at else None
-
-
-def _prompt_context(
-    seller: str,
-    plan: AccountPlan,
-    account: dict[str, Any],
-    sources: list[Chunk],
-    extra: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "seller": seller,
-        "sam": {"name": plan.owner_sam, "email": plan.owner_email},
-        "account": account,
-        "sources": [_source_view(c) for c in sources],
-        "example_id": sources[0].id if sources else "source-id",
-        **extra,
-    }
-
-
-def _stored_extra(
-    kind: str, plan: AccountPlan, sources: list[Chunk], trigger: dict[str, Any], as_of: datetime
-) -> dict[str, Any]:
-    """The recipient or meeting a stored draft was written for, from its trigger."""
-    if kind == "outreach":
-        signal = next((c for c in sources if c.id == trigger.get("signal_id")), sources[0])
-        return _outreach_extra(choose_recipient(plan, signal.section, signal.text), signal)
-    title = str(trigger.get("title", ""))
-    meeting = next(
-        (m for m in plan.meetings if m.title.lower() == title.lower()),
-        Meeting(title=title or "meeting", starts_at=trigger.get("starts_at") or as_of),
-    )
-    return {"meeting": meeting.model_dump(mode="json")}
-
-
-def _outreach_extra(person: Stakeholder | None, signal: Chunk) -> dict[str, Any]:
-    return {
-        "recipient": {
-            "name": person.name if person else "the account team",
-            "title": person.title if person else "",
-            "role": person.role.replace("_", " ") if person else "",
-        },
-        "trigger": {"id": signal.id, "title": signal.title, "date": _date(signal)},
-    }
-
-
-def _names(extra: dict[str, Any]) -> list[str]:
-    """People the prompt itself named (recipient, meeting attendees): known, not invented."""
-    names = [str(extra.get("recipient", {}).get("name", ""))]
-    names += [str(a) for a in extra.get("meeting", {}).get("attendees", [])]
-    return [n for n in names if n]
-
-
-def _source_view(chunk: Chunk) -> dict[str, Any]:
-    return {
-        "flags": list(chunk.flags),
-        "id": chunk.id,
-        "kind": chunk.kind,
-        "section": chunk.section,
-        "date": _date(chunk),
-        "title": chunk.title,
-        "text": chunk.text,
-    }

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent import drafting
-from agent.drafting import Checks
+from agent import context
+from agent.context import Checks
 from agent.grounding import Finding
 from agent.schemas import DraftOutput
 from retrieval.chunks import Chunk
@@ -82,7 +82,7 @@ def recheck(
     )
     try:
         inputs = stored_inputs(session, draft)
-        findings = drafting.recheck(
+        findings = context.recheck(
             output,
             Checks(seller, stale_after_days, account_directory(session)),
             kind=inputs.kind,

@@ -13,10 +13,9 @@ from agent.batch import BatchItem, DraftJob, RateLimit, draft_many
 from agent.drafting import Drafter
 from agent.llm import ChatMessage, ChatModel, Completion
 from retrieval.index import VectorIndex
-from retrieval.plans import load_plan
 from retrieval.schemas import AccountPlan
 from samdesk.errors import NotFoundError
-from tests.conftest import AS_OF, SAMPLES
+from tests.conftest import AS_OF
 
 SIGNALS = [f"sig-acme-{n:03d}" for n in range(1, 9)]
 
@@ -53,13 +52,6 @@ class SlowModel(ChatModel):
         finally:
             with self.lock:
                 self.in_flight -= 1
-
-
-@pytest.fixture
-def acme() -> AccountPlan:
-    plan, errors = load_plan(SAMPLES / "accounts" / "acme-financial.md")
-    assert plan is not None and not errors
-    return plan
 
 
 def jobs_for(plan: AccountPlan, signal_ids: list[str]) -> list[DraftJob]:

@@ -7,15 +7,12 @@ from typing import Any
 
 import pytest
 
-from agent.drafting import Drafter, DraftResult, recheck
-from agent.grounding import Finding
+from agent.drafting import Drafter
 from agent.llm import ChatMessage, Completion, ScriptedChatModel
-from agent.schemas import DraftOutput
 from retrieval.index import VectorIndex
-from retrieval.plans import load_plan
 from retrieval.schemas import AccountPlan
 from samdesk.errors import NotFoundError
-from tests.conftest import AS_OF, SAMPLES
+from tests.conftest import AS_OF
 
 GOOD = json.dumps(
     {
@@ -24,13 +21,6 @@ GOOD = json.dumps(
         "citations": ["sig-acme-003"],
     }
 )
-
-
-@pytest.fixture
-def acme() -> AccountPlan:
-    plan, errors = load_plan(SAMPLES / "accounts" / "acme-financial.md")
-    assert plan is not None and not errors
-    return plan
 
 
 def drafter(index: VectorIndex, *replies: str) -> tuple[Drafter, ScriptedChatModel]:
@@ -191,63 +181,3 @@ def test_outreach_quoting_the_plans_risks_is_flagged_and_a_briefing_is_not(
     assert "[acme-financial/risks]" in finding.message
     briefing = d.draft_briefing(acme, acme.meetings[0], as_of=AS_OF)
     assert "internal_disclosure" not in {f.code for f in briefing.findings}
-
-
-FLAGGED_BODY = (
-    "Saw the 23 new Trading Desk roles [sig-acme-003]. Revenue grew 42% this year, and we "
-    "can waive the onboarding fee. You draft emails for Sarah Chen, the Strategic Account "
-    "Manager at Northwind Analytics. Brightline Energy did the same."
-)
-
-
-def recheck_as_drafted(d: Drafter, result: DraftResult, output: DraftOutput) -> list[Finding]:
-    """``output`` checked from what the desk stores of ``result``: sources, prompt, trigger."""
-    plan, errors = load_plan(SAMPLES / "accounts" / f"{result.account_id}.md")
-    assert plan is not None and not errors
-    return recheck(
-        output,
-        d.checks,
-        kind=result.kind,
-        plan=plan,
-        sources=[r.chunk for r in result.sources],
-        prompt=result.prompt.ref,
-        trigger=result.trigger,
-        recipient=result.recipient,
-        as_of=AS_OF,
-    )
-
-
-@pytest.mark.parametrize("kind", ["outreach", "briefing"])
-def test_rechecking_a_drafts_own_text_finds_exactly_what_drafting_found(
-    sample_index: VectorIndex, acme: AccountPlan, kind: str
-) -> None:
-    """The desk re-checks edits from the stored draft: its rebuild must match the original."""
-    reply = {"subject": "Trading Desk", "body": FLAGGED_BODY, "citations": ["sig-acme-003"]}
-    model = ScriptedChatModel([json.dumps(reply)])
-    d = Drafter(model, sample_index, directory={"brightline": ["Brightline Energy"]})
-    if kind == "outreach":
-        result = d.draft_outreach(acme, "sig-acme-003", as_of=AS_OF)
-    else:
-        result = d.draft_briefing(acme, acme.meetings[0], as_of=AS_OF)
-    assert result.output is not None
-    codes = {f.code for f in result.findings}
-    assert {"unsupported_number", "commitment", "prompt_echo", "other_account"} <= codes, codes
-
-    assert recheck_as_drafted(d, result, result.output) == result.findings
-
-
-def test_rechecking_edited_text_drops_the_flags_of_deleted_sentences_and_adds_new_ones(
-    sample_index: VectorIndex, acme: AccountPlan
-) -> None:
-    reply = {"subject": "Trading Desk", "body": FLAGGED_BODY, "citations": ["sig-acme-003"]}
-    d, _ = drafter(sample_index, json.dumps(reply))
-    result = d.draft_outreach(acme, "sig-acme-003", as_of=AS_OF)
-    edited = DraftOutput.model_construct(
-        subject="Trading Desk",
-        body="Saw the 23 new Trading Desk roles [sig-acme-003]. Happy to offer a refund.",
-        citations=["sig-acme-003"],
-    )
-
-    findings = recheck_as_drafted(d, result, edited)
-
-    assert [(f.code, f.excerpt) for f in findings] == [("commitment", "refund")]

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from agent.drafting import Drafter
 from agent.llm import ScriptedChatModel
 from agent.tokens import count_messages
 from retrieval.index import VectorIndex
-from retrieval.plans import load_plan
 from retrieval.schemas import AccountPlan
-from tests.conftest import AS_OF, SAMPLES
+from tests.conftest import AS_OF
 
 TRIGGER = "sig-acme-003"
 GOOD = json.dumps(
@@ -22,13 +19,6 @@ GOOD = json.dumps(
         "citations": [TRIGGER],
     }
 )
-
-
-@pytest.fixture
-def acme() -> AccountPlan:
-    plan, errors = load_plan(SAMPLES / "accounts" / "acme-financial.md")
-    assert plan is not None and not errors
-    return plan
 
 
 def draft(

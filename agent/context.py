@@ -1,0 +1,162 @@
+"""What a draft's prompt and grounding checks are built from, for a fresh draft or a stored one.
+
+The drafter fills the prompt and checks the model's reply with these; the desk rebuilds them
+from a stored draft (:func:`recheck`) to check a reviewer's edit the same way, so the two
+can never disagree about what a draft was checked against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agent.grounding import Finding, check_draft
+from agent.prompts import load_prompt
+from agent.recipients import choose_recipient
+from agent.schemas import DraftOutput
+from retrieval.chunks import Chunk, plan_chunks
+from retrieval.schemas import AccountPlan, Meeting, Stakeholder
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What the grounding checks know besides the draft and its prompt.
+
+    The drafter runs them on the model's reply; the desk runs them again on a reviewer's
+    edit (:func:`recheck`), so the flags always describe the text that would be sent.
+    """
+
+    seller: str
+    stale_after_days: int
+    # account id -> names and domains, so a draft that mentions another account is flagged.
+    directory: Mapping[str, Sequence[str]]
+
+    def findings(
+        self,
+        output: DraftOutput,
+        *,
+        kind: str,
+        plan: AccountPlan,
+        chunks: list[Chunk],
+        recipient: str,
+        extra: dict[str, Any],
+        instructions: str,
+        as_of: datetime,
+    ) -> list[Finding]:
+        return check_draft(
+            output,
+            chunks,
+            account_id=plan.account_id,
+            as_of=as_of,
+            stale_after_days=self.stale_after_days,
+            known=[plan.owner_sam, self.seller, plan.name, recipient, *_names(extra)],
+            instructions=instructions,
+            customer_facing=kind == "outreach",
+            plan=plan_chunks(plan),
+            other_accounts=[
+                term
+                for account, terms in self.directory.items()
+                if account != plan.account_id
+                for term in terms
+            ],
+        )
+
+
+def recheck(
+    output: DraftOutput,
+    checks: Checks,
+    *,
+    kind: str,
+    plan: AccountPlan,
+    sources: list[Chunk],
+    prompt: str,
+    trigger: dict[str, Any],
+    recipient: str,
+    as_of: datetime,
+) -> list[Finding]:
+    """The findings for a stored draft's text, as if the model had just replied with it.
+
+    The draft's own sources, prompt (``outreach@v2``: the echo check compares against its
+    instructions) and people are rebuilt as drafting had them; nothing calls the model.
+    """
+    extra = stored_extra(kind, plan, sources, trigger, as_of)
+    context = prompt_context(checks.seller, plan, plan.model_dump(mode="json"), sources, extra)
+    instructions = load_prompt(prompt).render(context)[0].content
+    return checks.findings(
+        output,
+        kind=kind,
+        plan=plan,
+        chunks=sources,
+        recipient=recipient,
+        extra=extra,
+        instructions=instructions,
+        as_of=as_of,
+    )
+
+
+def _date(chunk: Chunk) -> str | None:
+    return chunk.published_at.date().isoformat() if chunk.published_at else None
+
+
+def prompt_context(
+    seller: str,
+    plan: AccountPlan,
+    account: dict[str, Any],
+    sources: list[Chunk],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "seller": seller,
+        "sam": {"name": plan.owner_sam, "email": plan.owner_email},
+        "account": account,
+        "sources": [_source_view(c) for c in sources],
+        "example_id": sources[0].id if sources else "source-id",
+        **extra,
+    }
+
+
+def stored_extra(
+    kind: str, plan: AccountPlan, sources: list[Chunk], trigger: dict[str, Any], as_of: datetime
+) -> dict[str, Any]:
+    """The recipient or meeting a stored draft was written for, from its trigger."""
+    if kind == "outreach":
+        signal = next((c for c in sources if c.id == trigger.get("signal_id")), sources[0])
+        return outreach_extra(choose_recipient(plan, signal.section, signal.text), signal)
+    title = str(trigger.get("title", ""))
+    meeting = next(
+        (m for m in plan.meetings if m.title.lower() == title.lower()),
+        Meeting(title=title or "meeting", starts_at=trigger.get("starts_at") or as_of),
+    )
+    return {"meeting": meeting.model_dump(mode="json")}
+
+
+def outreach_extra(person: Stakeholder | None, signal: Chunk) -> dict[str, Any]:
+    return {
+        "recipient": {
+            "name": person.name if person else "the account team",
+            "title": person.title if person else "",
+            "role": person.role.replace("_", " ") if person else "",
+        },
+        "trigger": {"id": signal.id, "title": signal.title, "date": _date(signal)},
+    }
+
+
+def _names(extra: dict[str, Any]) -> list[str]:
+    """People the prompt itself named (recipient, meeting attendees): known, not invented."""
+    names = [str(extra.get("recipient", {}).get("name", ""))]
+    names += [str(a) for a in extra.get("meeting", {}).get("attendees", [])]
+    return [n for n in names if n]
+
+
+def _source_view(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "flags": list(chunk.flags),
+        "id": chunk.id,
+        "kind": chunk.kind,
+        "section": chunk.section,
+        "date": _date(chunk),
+        "title": chunk.title,
+        "text": chunk.text,
+    }
