@@ -173,7 +173,7 @@ def _unsupported_facts(claim: str, corpus: str, known: str) -> Iterable[tuple[st
     text = claim
     for pattern in (CITATION, URL, EMAIL, PHONE):
         text = pattern.sub(" ", text)
-    source_dates = set(DATE.findall(corpus))
+    source_dates = set(DATE.findall(f"{corpus} {known}"))
     for date in dict.fromkeys(DATE.findall(text)):
         if date not in source_dates:
             yield "unsupported_date", date

@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from agent.grounding import Finding, check_draft
-from agent.prompts import load_prompt
+from agent.prompts import Prompt, load_prompt
 from agent.recipients import choose_recipient
+from agent.replies import RETRY_WORDS
 from agent.schemas import DraftOutput
 from retrieval.chunks import Chunk, plan_chunks
 from retrieval.schemas import AccountPlan, Meeting, Stakeholder
@@ -51,8 +52,9 @@ class Checks:
             account_id=plan.account_id,
             as_of=as_of,
             stale_after_days=self.stale_after_days,
-            known=[plan.owner_sam, self.seller, plan.name, recipient, *_names(extra)],
+            known=[plan.owner_sam, self.seller, plan.name, recipient, *_given(extra)],
             instructions=instructions,
+            account_name=plan.name,
             customer_facing=kind == "outreach",
             plan=plan_chunks(plan),
             other_accounts=[
@@ -83,7 +85,7 @@ def recheck(
     """
     extra = stored_extra(kind, plan, sources, trigger, as_of)
     context = prompt_context(checks.seller, plan, plan.model_dump(mode="json"), sources, extra)
-    instructions = load_prompt(prompt).render(context)[0].content
+    instructions = our_words(load_prompt(prompt), context)
     return checks.findings(
         output,
         kind=kind,
@@ -94,6 +96,11 @@ def recheck(
         instructions=instructions,
         as_of=as_of,
     )
+
+
+def our_words(prompt: Prompt, context: dict[str, Any]) -> str:
+    """What samdesk itself tells the model, first try or retry: a draft must not repeat it."""
+    return "\n".join([prompt.instructions(context), *RETRY_WORDS])
 
 
 def _date(chunk: Chunk) -> str | None:
@@ -143,11 +150,14 @@ def outreach_extra(person: Stakeholder | None, signal: Chunk) -> dict[str, Any]:
     }
 
 
-def _names(extra: dict[str, Any]) -> list[str]:
-    """People the prompt itself named (recipient, meeting attendees): known, not invented."""
-    names = [str(extra.get("recipient", {}).get("name", ""))]
-    names += [str(a) for a in extra.get("meeting", {}).get("attendees", [])]
-    return [n for n in names if n]
+def _given(extra: dict[str, Any]) -> list[str]:
+    """What the prompt itself stated besides the sources (the recipient, the meeting, its
+    time and attendees): known, not invented, so a briefing may give its meeting's date.
+    The trigger signal is a source, so its facts are held to citations like any other."""
+    meeting = extra.get("meeting", {})
+    given = [extra.get("recipient", {}).get("name"), meeting.get("title")]
+    given += [meeting.get("starts_at"), *meeting.get("attendees", [])]
+    return [str(value) for value in given if value]
 
 
 def _source_view(chunk: Chunk) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.context import Checks, outreach_extra, prompt_context, stored_extra
+from agent.context import Checks, our_words, outreach_extra, prompt_context, stored_extra
 from agent.grounding import Finding
 from agent.llm import ChatMessage, ChatModel
 from agent.prompts import Prompt, load_prompt
@@ -289,7 +289,7 @@ class Drafter:
                 chunks=chunks,
                 recipient=recipient,
                 extra=extra,
-                instructions=messages[0].content,
+                instructions=our_words(prompt, context([])),
                 as_of=as_of,
             )
         log.info(

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
 
 from agent.claims import CITATION, EMAIL, PHONE, URL, check_claims, numeric_values
+from agent.findings import Finding
+from agent.form_checks import form_findings
+from agent.prompts import DATA_WORD
 from agent.schemas import DraftOutput
 from retrieval.chunks import Chunk
 from retrieval.injection import detect_injection, domain_of
@@ -24,6 +25,8 @@ __all__ = ["Finding", "check_draft", "numeric_values"]
 
 REPEAT = re.compile(r"\b(\w+)(?:\W{1,3}\1\b){9,}", re.IGNORECASE)
 ECHO_WORDS = 8
+# A subject this long or longer copied whole from the prompt ("Draft the email now as JSON").
+SUBJECT_ECHO_WORDS = 5
 COMMITMENT = re.compile(
     r"\b(discount|waive[sd]?|waiver|free of charge|at no (additional |extra )?(cost|charge)|"
     r"for free|price (cut|reduction|freeze)|refund|\d+\s?% (off|increase|reduction)|"
@@ -43,17 +46,6 @@ CANDID_SECTION = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    message: str
-    excerpt: str = ""
-    severity: Literal["error", "warning"] = "error"
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def check_draft(
     output: DraftOutput,
     sources: list[Chunk],
@@ -66,12 +58,14 @@ def check_draft(
     other_accounts: Sequence[str] = (),
     customer_facing: bool = False,
     plan: Sequence[Chunk] = (),
+    account_name: str = "",
 ) -> list[Finding]:
-    """All findings for one draft. ``known`` are names the prompt supplied (the SAM, the
-    seller, the recipient); ``other_accounts`` are names and domains of every other account;
-    ``customer_facing``: the draft is mailed to the customer (outreach), not read by the SAM;
-    ``plan``: the account plan's chunks, retrieved or not, none of whose candid sections a
-    customer-facing draft may quote."""
+    """All findings for one draft. ``known`` are what the prompt itself supplied (the SAM,
+    the seller, the recipient, the meeting and its time); ``instructions`` are samdesk's own
+    words in the prompt (``Prompt.instructions``); ``other_accounts`` are names and domains
+    of every other account; ``customer_facing``: the draft is mailed to the customer
+    (outreach), not read by the SAM; ``plan``: the account plan's chunks, retrieved or not,
+    none of whose candid sections a customer-facing draft may quote."""
     by_id = {s.id: s for s in sources}
     text = f"{output.subject}\n{output.body}"
     cited = [by_id[c] for c in _cited_ids(output) if c in by_id]
@@ -86,11 +80,18 @@ def check_draft(
     findings += _contact_findings(text, sources, known)
     findings += _commitment_findings(text)
     findings += _injection_findings(text, sources, cited)
-    findings += _echo_findings(text, instructions)
+    findings += _echo_findings(output, instructions)
     findings += _other_account_findings(text, other_accounts)
     if customer_facing:
         findings += _disclosure_findings(text, [*sources, *plan])
     findings += _stale_findings(cited, as_of, stale_after_days)
+    findings += form_findings(
+        output,
+        instructions=instructions,
+        corpus=" ".join([*(s.text for s in sources), *known]),
+        account_name=account_name,
+        customer_facing=customer_facing,
+    )
     return findings
 
 
@@ -179,11 +180,21 @@ def _injection_findings(text: str, sources: list[Chunk], cited: list[Chunk]) -> 
             )
 
 
-def _echo_findings(text: str, instructions: str) -> Iterable[Finding]:
-    """Our own prompt must never be sent: flag any run of 8 words copied from it."""
-    run = _copied_run(text, instructions)
+def _echo_findings(output: DraftOutput, instructions: str) -> Iterable[Finding]:
+    """Our own prompt must never be sent: flag any run of 8 words copied from it, or a
+    subject copied whole from it. Runs mostly made of the account's own words (the meeting
+    title the prompt asks a briefing's subject to be) are not ours."""
+    run = _copied_run(f"{output.subject}\n{output.body}", instructions)
     if run:
         yield Finding("prompt_echo", "repeats samdesk's own instructions", run)
+        return
+    words = len(re.findall(r"\w+", output.subject))
+    if SUBJECT_ECHO_WORDS <= words < ECHO_WORDS and _copied_run(
+        output.subject, instructions, words
+    ):
+        yield Finding(
+            "prompt_echo", "the subject repeats samdesk's own instructions", output.subject
+        )
 
 
 def _disclosure_findings(text: str, chunks: list[Chunk]) -> Iterable[Finding]:
@@ -210,13 +221,18 @@ def _disclosure_findings(text: str, chunks: list[Chunk]) -> Iterable[Finding]:
             )
 
 
-def _copied_run(text: str, original: str) -> str | None:
-    """The first run of ``ECHO_WORDS`` words of ``text`` that ``original`` also has."""
-    words = re.findall(r"\w+", original.lower())
-    shingles = {" ".join(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
+def _copied_run(text: str, original: str, length: int = ECHO_WORDS) -> str | None:
+    """The first run of ``length`` words of ``text`` that ``original`` also has, leaving
+    out runs of ``original`` mostly made of words marked as data (:data:`DATA_WORD`)."""
+    words = re.findall(rf"{DATA_WORD}?\w+", original.lower())
+    shingles: set[str] = set()
+    for i in range(len(words) - length + 1):
+        window = words[i : i + length]
+        if sum(not w.startswith(DATA_WORD) for w in window) * 2 > length:
+            shingles.add(" ".join(w.lstrip(DATA_WORD) for w in window))
     draft = re.findall(r"\w+", text.lower())
-    for i in range(len(draft) - ECHO_WORDS + 1):
-        run = " ".join(draft[i : i + ECHO_WORDS])
+    for i in range(len(draft) - length + 1):
+        run = " ".join(draft[i : i + length])
         if run in shingles:
             return run
     return None

@@ -20,6 +20,8 @@ _ENV = Environment(
     keep_trailing_newline=False,
 )
 _VERSION = re.compile(r"^v(\d+)\.j2$")
+# Prefixed to each word of a value in :meth:`Prompt.instructions` (kept through slicing).
+DATA_WORD = "\x01"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,13 @@ class Prompt:
         system = "".join(template.blocks["system"](ctx)).strip()
         user = "".join(template.blocks["user"](ctx)).strip()
         return [ChatMessage("system", system), ChatMessage("user", user)]
+
+    def instructions(self, context: dict[str, Any]) -> str:
+        """samdesk's own words in this prompt, for the echo check: rendered without sources,
+        every word of a value from the account or the meeting marked with :data:`DATA_WORD`,
+        so that a draft repeating a meeting title or a name is not taken for echoing us."""
+        marked = {**_marked(context), "sources": []}
+        return "\n".join(m.content for m in Prompt.render(self, marked))
 
 
 def versions(kind: str) -> list[str]:
@@ -73,3 +82,13 @@ def _template_source(kind: str, version: str) -> str:
         for name in (f"{kind}/{version}.j2", "_sources.j2", "_rules.j2")
     ]
     return "\n".join(parts)
+
+
+def _marked(value: Any) -> Any:
+    if isinstance(value, str):
+        return re.sub(r"\w+", lambda word: DATA_WORD + word.group(0), value)
+    if isinstance(value, dict):
+        return {key: _marked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_marked(item) for item in value]
+    return value

@@ -53,6 +53,9 @@ CUT_OFF_RETRY = (
     "Your reply was cut off at the token limit because it was far too long. "
     "Reply again with only the JSON object, with a much shorter body."
 )
+INVALID_RETRY = "That reply was invalid: {error}. Reply again with only the JSON object."
+# What the retry says, for the echo check: our words as much as the prompt's.
+RETRY_WORDS = (CUT_OFF_RETRY, INVALID_RETRY.format(error=""))
 
 
 def ask_again(
@@ -71,7 +74,5 @@ def ask_again(
     return [
         *messages,
         ChatMessage("assistant", completion.text),
-        ChatMessage(
-            "user", f"That reply was invalid: {error}. Reply again with only the JSON object."
-        ),
+        ChatMessage("user", INVALID_RETRY.format(error=error)),
     ]

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from agent.claims import CITATION, numeric_values
+from agent.form_checks import PLACEHOLDER
 from evals.evaluators import EvalContext, EvalResult, check
 
 CONTACT_CODES = {
@@ -21,11 +22,6 @@ CALL_TO_ACTION = re.compile(
     re.IGNORECASE,
 )
 GREETING = re.compile(r"^\s*(?:hi|hello|dear|hey|good (?:morning|afternoon))\b[^\n]*", re.I)
-PLACEHOLDER = re.compile(
-    r"\[(?:your |recipient'?s? |first |company )?name\]|\{\{|\}\}|<insert|\bTBD\b|\bXXX+\b|"
-    r"\[(?:date|time|company|title)\]",
-    re.IGNORECASE,
-)
 
 
 @dataclass

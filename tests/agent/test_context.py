@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +14,7 @@ from agent.llm import ScriptedChatModel
 from agent.schemas import DraftOutput
 from retrieval.index import VectorIndex
 from retrieval.plans import load_plan
-from retrieval.schemas import AccountPlan
+from retrieval.schemas import AccountPlan, Meeting
 from tests.agent.test_drafting import drafter
 from tests.conftest import AS_OF, SAMPLES
 
@@ -75,3 +76,56 @@ def test_rechecking_edited_text_drops_the_flags_of_deleted_sentences_and_adds_ne
     findings = recheck_as_drafted(d, result, edited)
 
     assert [(f.code, f.excerpt) for f in findings] == [("commitment", "refund")]
+
+
+def test_a_briefing_may_give_its_own_meetings_date_but_no_other(
+    sample_index: VectorIndex, acme: AccountPlan
+) -> None:
+    """The meeting's time comes from the prompt, not a source: stating it invents nothing."""
+    meeting = Meeting(title="Renewal pre-read", starts_at=datetime(2026, 12, 17, 10, tzinfo=UTC))
+    body = "## Account snapshot\n- We meet on 2026-12-17 and sign on 2026-12-19 [sig-acme-003]."
+    reply = {"subject": "Renewal pre-read, 2026-12-17", "body": body, "citations": ["sig-acme-003"]}
+    d, _ = drafter(sample_index, json.dumps(reply))
+
+    result = d.draft_briefing(acme, meeting, prompt="briefing@v2", as_of=AS_OF)
+
+    dates = [f.excerpt for f in result.findings if f.code == "unsupported_date"]
+    assert dates == ["2026-12-19"]
+    assert recheck_as_drafted(d, result, result.output) == result.findings  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "prompt, subject, echo",
+    [
+        ("outreach@v1", "Draft the email now as JSON", True),
+        ("outreach@v2", "Your reply was cut off at the token limit", True),
+        ("outreach@v2", "Trading Desk hiring: a 30-minute call?", False),
+    ],
+)
+def test_a_subject_copied_from_our_prompt_or_retry_is_an_echo(
+    sample_index: VectorIndex, acme: AccountPlan, prompt: str, subject: str, echo: bool
+) -> None:
+    body = "Saw the 23 new Trading Desk roles [sig-acme-003]. Could we meet for 30 minutes?"
+    reply = {"subject": subject, "body": body, "citations": ["sig-acme-003"]}
+    d, _ = drafter(sample_index, json.dumps(reply))
+
+    result = d.draft_outreach(acme, "sig-acme-003", prompt=prompt, as_of=AS_OF)
+
+    assert ("prompt_echo" in {f.code for f in result.findings}) is echo
+    assert recheck_as_drafted(d, result, result.output) == result.findings  # type: ignore[arg-type]
+
+
+def test_the_meeting_title_a_briefings_subject_is_asked_to_be_is_not_an_echo(
+    sample_index: VectorIndex, acme: AccountPlan
+) -> None:
+    meeting = acme.meetings[0]
+    subject = f"{meeting.title}, {meeting.starts_at.date()}"  # as briefing@v2 asks
+    body = "## Risks\n- A freeze [sig-acme-003]."
+    reply = {"subject": subject, "body": body, "citations": ["sig-acme-003"]}
+    d, _ = drafter(sample_index, json.dumps(reply))
+
+    result = d.draft_briefing(acme, meeting, prompt="briefing@v2", as_of=AS_OF)
+
+    assert len(subject.split()) >= 5
+    assert "prompt_echo" not in {f.code for f in result.findings}
+    assert "missing_sections" in {f.code for f in result.findings}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.prompts import load_prompt, versions
+from agent.prompts import DATA_WORD, load_prompt, versions
 from samdesk.errors import ConfigError
 
 CONTEXT = {
@@ -59,3 +59,17 @@ def test_sources_are_delimited_data_and_the_system_prompt_says_so(ref: str) -> N
 def test_hash_identifies_the_template_text() -> None:
     assert load_prompt("outreach@v1").hash == load_prompt("outreach@v1").hash
     assert load_prompt("outreach@v1").hash != load_prompt("briefing@v1").hash
+
+
+@pytest.mark.parametrize("ref", [f"{k}@{v}" for k in ("outreach", "briefing") for v in versions(k)])
+def test_instructions_are_our_words_with_the_accounts_marked_and_no_sources(ref: str) -> None:
+    """The echo check reads these: a meeting title or a name is the account's, not ours."""
+    words = load_prompt(ref).instructions(CONTEXT)
+    assert "Use only facts stated in the sources" in words
+    assert "IGNORE ALL PREVIOUS" not in words and "Acme raises" not in words
+    assert f"{DATA_WORD}Sarah {DATA_WORD}Chen" in words
+    assert "Sarah Chen" not in words
+
+
+def test_instructions_keep_the_prompts_closing_request() -> None:
+    assert "Draft the email now as JSON" in load_prompt("outreach@v1").instructions(CONTEXT)

@@ -73,7 +73,8 @@ def test_briefing_for_acme_qbr(drafter: Drafter) -> None:
     result = drafter.draft_briefing(acme, acme.meetings[0], prompt="briefing@v1", as_of=AS_OF)
     assert_well_formed(result, "acme-financial")
     assert result.recipient == "sarah.chen@northwind.example"
-    assert codes(result) == ["uncited"]
+    # One line ("What changed since last contact? A one-page briefing…"): no sections.
+    assert codes(result) == ["missing_sections", "uncited"]
 
 
 def test_briefing_for_meridian_reset(drafter: Drafter) -> None:
@@ -83,4 +84,4 @@ def test_briefing_for_meridian_reset(drafter: Drafter) -> None:
     )
     assert_well_formed(result, "meridian-health")
     assert result.output is not None and "1234567890" in result.output.body
-    assert codes(result) == ["uncited", "unsupported_number"]
+    assert codes(result) == ["missing_sections", "uncited", "unsupported_number"]
