@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from agent.form_checks import Letter
 from agent.grounding import Finding, check_draft
 from agent.prompts import Prompt, load_prompt
 from agent.recipients import choose_recipient
@@ -54,8 +55,8 @@ class Checks:
             stale_after_days=self.stale_after_days,
             known=[plan.owner_sam, self.seller, plan.name, recipient, *_given(extra)],
             instructions=instructions,
-            account_name=plan.name,
             customer_facing=kind == "outreach",
+            letter=_letter(plan, extra) if kind == "outreach" else None,
             plan=plan_chunks(plan),
             other_accounts=[
                 term
@@ -158,6 +159,12 @@ def _given(extra: dict[str, Any]) -> list[str]:
     given = [extra.get("recipient", {}).get("name"), meeting.get("title")]
     given += [meeting.get("starts_at"), *meeting.get("attendees", [])]
     return [str(value) for value in given if value]
+
+
+def _letter(plan: AccountPlan, extra: dict[str, Any]) -> Letter:
+    people = tuple(s.name for s in plan.stakeholders)
+    name = str(extra.get("recipient", {}).get("name", ""))
+    return Letter(plan.name, plan.owner_sam, name if name in people else "", people)
 
 
 def _source_view(chunk: Chunk) -> dict[str, Any]:

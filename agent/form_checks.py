@@ -1,24 +1,27 @@
 """Checks on what a draft looks like before any of its facts: the subject line, template
-placeholders left in, HTML tags and the sections the prompt asked for.
+placeholders left in, HTML tags, the sections the prompt asked for, and who an email greets
+and is signed by.
 
 The claim checks cannot see these: "Draft the email now as JSON" as a subject, "[Your Name]"
-as a signature or a ``<table>`` sent as text state no fact, yet each is the first thing the
-reader would notice, and the embedded model writes all of them.
+as a signature, a ``<table>`` sent as text or "Dear Linda" to Robert state no fact, yet each
+is the first thing the reader would notice, and the embedded model writes all of them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from agent.claims import CITATION
 from agent.findings import Finding
 from agent.schemas import DraftOutput
 
 # Words of a template its author forgot to fill in; "TBD" counts unless a source says it.
 PLACEHOLDER = re.compile(
-    r"\[(?:your |recipient'?s? |first |last |company |client'?s? |contact )?name\]|"
-    r"\[(?:date|time|company|title|role|phone|email|link|meeting date|day)\]|"
-    r"<(?:your|recipient'?s?|first|company) name>|\{\{|\}\}|<insert|\bTBD\b|\bXXX+\b",
+    r"\[(?:insert|your|recipient|company|client|contact|first|last)\b[^\]\n]{0,40}\]|"
+    r"\[(?:name|date|time|title|role|phone|email|link|day|meeting date)\]|"
+    r"<(?:insert|your|recipient|first|company)\b[^>\n]{0,40}>|\{\{|\}\}|\bTBD\b|\bXXX+\b",
     re.IGNORECASE,
 )
 # Tags of HTML, which a plain-text email shows raw ("<script" and friends are the
@@ -36,6 +39,18 @@ ASKED_SECTION = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
 MAX_SUBJECT_WORDS = 12
 # Words that leave a subject saying nothing once the account's own name is taken out.
 EMPTY_SUBJECT_WORDS = {"re", "fw", "fwd", "hi", "hello", "update", "news", "email", "subject"}
+GREETING = re.compile(r"^\s*(?:hi|hello|dear|hey|good (?:morning|afternoon|evening))\b[^\n]*", re.I)
+MAX_SIGNATURE_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Letter:
+    """Who a customer-facing email is between, for its subject, greeting and signature."""
+
+    account: str  # the account's name, which says nothing in its own subject line
+    sender: str  # the SAM
+    recipient: str  # the addressee's name
+    people: tuple[str, ...] = ()  # the account's stakeholders, whom the email could confuse
 
 
 def form_findings(
@@ -43,17 +58,18 @@ def form_findings(
     *,
     instructions: str,
     corpus: str,
-    account_name: str,
-    customer_facing: bool,
+    letter: Letter | None = None,
 ) -> list[Finding]:
     """``instructions``: samdesk's own words in the prompt (``Prompt.instructions``);
     ``corpus``: the text of the sources and what the prompt named, where a "TBD" may be
-    quoted."""
+    quoted; ``letter``: for an email to the customer, who it is between."""
     text = f"{output.subject}\n{output.body}"
     findings = [*_placeholder_findings(text, corpus.lower()), *_tag_findings(text)]
     findings += _section_findings(output.body, instructions)
-    if customer_facing:
-        findings += _subject_findings(output.subject, account_name)
+    if letter is not None:
+        findings += _subject_findings(output.subject, letter.account)
+        findings += _greeting_findings(output.body, letter)
+        findings += _signature_findings(output.body, letter)
     return findings
 
 
@@ -109,6 +125,43 @@ def _subject_findings(subject: str, account_name: str) -> Iterable[Finding]:
             subject,
             severity="warning",
         )
+
+
+def _greeting_findings(body: str, letter: Letter) -> Iterable[Finding]:
+    greeting = GREETING.match(body)
+    if greeting is None or not letter.recipient or _mentions(greeting.group(0), letter.recipient):
+        return
+    greeted = next((p for p in letter.people if _mentions(greeting.group(0), p)), None)
+    if greeted:
+        yield Finding(
+            "wrong_greeting",
+            f"greets {greeted}, but the email goes to {letter.recipient}",
+            greeting.group(0).strip(),
+        )
+
+
+def _signature_findings(body: str, letter: Letter) -> Iterable[Finding]:
+    """Signed by the SAM in the last lines; a short last line naming someone else is a
+    signature in their name."""
+    lines = [line for line in (CITATION.sub("", x).strip() for x in body.splitlines()) if line]
+    if not lines or any(_mentions(line, letter.sender) for line in lines[-3:]):
+        return
+    last = lines[-1]
+    others = (letter.recipient, *letter.people)
+    if len(last.split()) <= MAX_SIGNATURE_WORDS:
+        signer = next((p for p in others if _mentions(last, p)), None)
+        if signer:
+            yield Finding(
+                "wrong_signature", f"signed as {signer}; the email is from {letter.sender}", last
+            )
+            return
+    yield Finding("unsigned", f"does not end with {letter.sender}'s name", severity="warning")
+
+
+def _mentions(text: str, person: str) -> bool:
+    """Any part of ``person``'s name ("Robert", "Ainsley") as a word of ``text``."""
+    parts = [p for p in re.findall(r"[\w'’-]+", person) if len(p) > 2 and p != "Dr"]
+    return any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", text) for p in parts)
 
 
 def _words(text: str) -> str:

@@ -4,7 +4,8 @@ They do not judge style; they find what a SAM must not send unknowingly: claims 
 their sources do not state (agent.claims), citations that point nowhere, contact details no
 source gives, markup, obeyed prompt injections, echoes of our own instructions, mentions of
 another account, stale sources, and, in outreach, the account plan's internal view of the
-customer.
+customer. What a draft looks like (subject, placeholders, HTML, sections, greeting and
+signature) is agent.form_checks'.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 
 from agent.claims import CITATION, EMAIL, PHONE, URL, check_claims, numeric_values
 from agent.findings import Finding
-from agent.form_checks import form_findings
+from agent.form_checks import Letter, form_findings
 from agent.prompts import DATA_WORD
 from agent.schemas import DraftOutput
 from retrieval.chunks import Chunk
@@ -58,14 +59,15 @@ def check_draft(
     other_accounts: Sequence[str] = (),
     customer_facing: bool = False,
     plan: Sequence[Chunk] = (),
-    account_name: str = "",
+    letter: Letter | None = None,
 ) -> list[Finding]:
     """All findings for one draft. ``known`` are what the prompt itself supplied (the SAM,
     the seller, the recipient, the meeting and its time); ``instructions`` are samdesk's own
     words in the prompt (``Prompt.instructions``); ``other_accounts`` are names and domains
     of every other account; ``customer_facing``: the draft is mailed to the customer
     (outreach), not read by the SAM; ``plan``: the account plan's chunks, retrieved or not,
-    none of whose candid sections a customer-facing draft may quote."""
+    none of whose candid sections a customer-facing draft may quote; ``letter``: who an
+    email is between, for its subject, greeting and signature."""
     by_id = {s.id: s for s in sources}
     text = f"{output.subject}\n{output.body}"
     cited = [by_id[c] for c in _cited_ids(output) if c in by_id]
@@ -89,8 +91,7 @@ def check_draft(
         output,
         instructions=instructions,
         corpus=" ".join([*(s.text for s in sources), *known]),
-        account_name=account_name,
-        customer_facing=customer_facing,
+        letter=letter,
     )
     return findings
 

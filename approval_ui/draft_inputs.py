@@ -22,10 +22,11 @@ from agent import context
 from agent.context import Checks
 from agent.grounding import Finding
 from agent.schemas import DraftOutput
+from approval_ui.crud import MODEL_AUTHOR
 from retrieval.chunks import Chunk
 from retrieval.schemas import AccountPlan
 from samdesk.errors import NotFoundError, SamdeskError
-from samdesk.models import Account, Draft
+from samdesk.models import Account, Draft, Revision
 
 log = logging.getLogger(__name__)
 
@@ -70,29 +71,42 @@ def recheck(
 ) -> list[dict[str, Any]]:
     """The grounding findings of the draft's current revision.
 
-    An error the draft did not have before is about words the edit brought in, so it comes
-    back as a warning (see :func:`_reviewers_words`). When the inputs cannot be rebuilt (its
+    An error that neither the draft's stored findings nor today's checks of the model's own
+    text have is about words the edit brought in, so it comes back as a warning (see
+    :func:`_reviewers_words`). When the inputs cannot be rebuilt (its
     prompt version was removed, its account's plan no longer validates) the edit still
     saves: the earlier findings stay, with a warning that they are about earlier text.
     """
     current = draft.current
-    # Unvalidated: the reviewer's text may be shorter than the model's schema allows.
-    output = DraftOutput.model_construct(
-        subject=current.subject, body=current.body, citations=list(current.citations)
-    )
     try:
         inputs = stored_inputs(session, draft)
-        findings = context.recheck(
-            output,
-            Checks(seller, stale_after_days, account_directory(session)),
-            kind=inputs.kind,
-            plan=inputs.plan,
-            sources=inputs.sources,
-            prompt=inputs.prompt,
-            trigger=inputs.trigger,
-            recipient=current.recipient,
-            as_of=as_of or datetime.now(UTC),
-        )
+        checks = Checks(seller, stale_after_days, account_directory(session))
+
+        def check(revision: Revision) -> list[dict[str, Any]]:
+            # Unvalidated: the reviewer's text may be shorter than the model's schema allows.
+            output = DraftOutput.model_construct(
+                subject=revision.subject,
+                body=revision.body,
+                citations=list(revision.citations),
+            )
+            found = context.recheck(
+                output,
+                checks,
+                kind=inputs.kind,
+                plan=inputs.plan,
+                sources=inputs.sources,
+                prompt=inputs.prompt,
+                trigger=inputs.trigger,
+                recipient=current.recipient,
+                as_of=as_of or datetime.now(UTC),
+            )
+            return [f.to_json() for f in found]
+
+        findings = check(current)
+        # The model's own text under today's checks: a check added since it was drafted
+        # finds the model's words, not the reviewer's.
+        models = _models_revision(draft)
+        before = [*draft.findings, *(check(models) if models and models is not current else [])]
     except (SamdeskError, ValidationError) as exc:
         log.warning("draft %s: the edit was not re-checked: %s", draft.id, exc)
         why = str(exc).splitlines()[0]
@@ -103,7 +117,12 @@ def recheck(
         )
         kept = [f for f in draft.findings if f.get("code") != UNCHECKED]
         return [*kept, unchecked.to_json()]
-    return _reviewers_words([f.to_json() for f in findings], before=draft.findings)
+    return _reviewers_words(findings, before=before)
+
+
+def _models_revision(draft: Draft) -> Revision | None:
+    """The model's latest text (its first draft, or its last regeneration)."""
+    return next((r for r in reversed(draft.revisions) if r.author == MODEL_AUTHOR), None)
 
 
 def _reviewers_words(

@@ -63,18 +63,13 @@ def render_markdown(
         if f.excerpt.strip() and f.excerpt not in on_marker
     }
     longest_first = sorted(in_text, key=len, reverse=True)
-    # Whole words only: the flagged "15" is not the 15 in "2015".
-    excerpts = (rf"(?<!\w){re.escape(e)}(?!\w)" for e in longest_first)
+    excerpts = (_whole(e) for e in longest_first)
     token = re.compile("|".join([_MARKER.pattern, *excerpts]))
 
     def replace(match: re.Match[str]) -> str:
         sid = match.group(1)
         if sid is None:
-            hit = in_text[match.group(0)]
-            return (
-                f'<mark class="flagged" data-code="{escape(hit.code)}" '
-                f'title="{escape(hit.message)}">{match.group(0)}</mark>'
-            )
+            return _mark(match.group(0), in_text[match.group(0)])
         flag = on_marker.get(sid)
         if sid not in known:
             why = f"not a source of this draft{f': {flag.message}' if flag else ''}"
@@ -89,3 +84,28 @@ def render_markdown(
     # Markers and highlights go into text only: inside an attribute they would end it.
     parts = (p if p.startswith("<") else token.sub(replace, p) for p in _TAG.split(html))
     return Markup("".join(parts))  # noqa: S704 - sanitized above, ids are [\w.:/-]
+
+
+def render_subject(subject: str, flags: Iterable[Flag] = ()) -> Markup:
+    """The subject line, escaped, its flagged words highlighted as in the body: a subject
+    that echoes the prompt or says nothing is the first thing a recipient reads."""
+    text = escape(subject, quote=False)
+    for flag in sorted(flags, key=lambda f: len(f.excerpt), reverse=True):
+        hit = re.search(_whole(escape(flag.excerpt, quote=False)), text)
+        if flag.excerpt.strip() and hit:
+            # One highlight: marks of overlapping excerpts would nest.
+            marked = text[: hit.start()] + _mark(hit.group(0), flag) + text[hit.end() :]
+            return Markup(marked)  # noqa: S704 - escaped above
+    return Markup(text)  # noqa: S704 - escaped above
+
+
+def _whole(excerpt: str) -> str:
+    """Whole words only: the flagged "15" is not the 15 in "2015"."""
+    return rf"(?<!\w){re.escape(excerpt)}(?!\w)"
+
+
+def _mark(html: str, flag: Flag) -> str:
+    return (
+        f'<mark class="flagged" data-code="{escape(flag.code)}" '
+        f'title="{escape(flag.message)}">{html}</mark>'
+    )

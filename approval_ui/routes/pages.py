@@ -23,7 +23,7 @@ from approval_ui.diffs import FIELDS, FieldDiff, diff_revisions, word_diff
 from approval_ui.messages import email_body
 from approval_ui.permissions import Principal, draft_for, owner_of
 from approval_ui.regenerate import SUGGESTIONS
-from approval_ui.rendering import Flag, render_markdown
+from approval_ui.rendering import Flag, render_markdown, render_subject
 from approval_ui.templating import render
 from samdesk.models import Account
 
@@ -172,6 +172,7 @@ def render_draft(
         "current": current,
         "owner": owner_of(session, draft),
         "body_html": render_markdown(current.body, source_ids, flags) if current else "",
+        "subject_html": render_subject(current.subject, flags) if current else "",
         "email_preview": email_body(draft.kind, current.body) if current else "",
         "audit": queue.audit_log(session, draft_id),
         "outbox": queue.outbox(session, draft_id),

@@ -69,7 +69,8 @@ def test_rechecking_edited_text_drops_the_flags_of_deleted_sentences_and_adds_ne
     result = d.draft_outreach(acme, "sig-acme-003", as_of=AS_OF)
     edited = DraftOutput.model_construct(
         subject="Trading Desk",
-        body="Saw the 23 new Trading Desk roles [sig-acme-003]. Happy to offer a refund.",
+        body="Saw the 23 new Trading Desk roles [sig-acme-003]. Happy to offer a refund.\n"
+        "Sarah Chen",
         citations=["sig-acme-003"],
     )
 
@@ -129,3 +130,24 @@ def test_the_meeting_title_a_briefings_subject_is_asked_to_be_is_not_an_echo(
     assert len(subject.split()) >= 5
     assert "prompt_echo" not in {f.code for f in result.findings}
     assert "missing_sections" in {f.code for f in result.findings}
+
+
+def test_an_email_greeting_or_signed_as_the_wrong_person_is_flagged(
+    sample_index: VectorIndex, acme: AccountPlan
+) -> None:
+    """The champion is retiring, so the email goes to Robert Ainsley, not to her."""
+    body = "Dear Linda,\nThanks for the years together [sig-acme-009].\n\nBest,\nRobert Ainsley"
+    reply = {
+        "subject": "Thank you, and what comes next",
+        "body": body,
+        "citations": ["sig-acme-009"],
+    }
+    d, _ = drafter(sample_index, json.dumps(reply))
+
+    result = d.draft_outreach(acme, "sig-acme-009", as_of=AS_OF)
+
+    assert result.recipient.startswith("Robert Ainsley")
+    flagged = {f.code: f.message for f in result.findings if f.severity == "error"}
+    assert flagged["wrong_greeting"] == "greets Linda Marsh, but the email goes to Robert Ainsley"
+    assert flagged["wrong_signature"] == "signed as Robert Ainsley; the email is from Sarah Chen"
+    assert recheck_as_drafted(d, result, result.output) == result.findings  # type: ignore[arg-type]

@@ -17,7 +17,8 @@ from tests.conftest import AS_OF
 GOOD = json.dumps(
     {
         "subject": "Trading Desk hiring",
-        "body": "Saw the 23 new Trading Desk roles [sig-acme-003]. Could we meet for 30 minutes?",
+        "body": "Saw the 23 new Trading Desk roles [sig-acme-003]. Could we meet for 30 minutes?"
+        "\n\nBest regards,\nSarah Chen",
         "citations": ["sig-acme-003"],
     }
 )

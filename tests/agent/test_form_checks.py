@@ -5,10 +5,19 @@ from __future__ import annotations
 import pytest
 
 from agent.findings import Finding
-from agent.form_checks import form_findings
+from agent.form_checks import Letter, form_findings
 from agent.schemas import DraftOutput
 
 SECTIONS = "Write the briefing with exactly these sections:\n## Account snapshot\n## Risks\n"
+
+
+LETTER = Letter(
+    account="Harborview Retail Group",
+    sender="Sarah Chen",
+    recipient="Trevor Malik",
+    people=("Trevor Malik", "Angela Brandt", "Dr. Omar Haddad"),
+)
+SIGNED = "\n\nBest regards,\nSarah Chen"
 
 
 def check(
@@ -17,16 +26,12 @@ def check(
     subject: str = "Trading Desk expansion",
     instructions: str = "",
     corpus: str = "",
-    customer_facing: bool = True,
+    letter: Letter | None = LETTER,
+    signed: bool = True,
 ) -> list[Finding]:
-    output = DraftOutput(subject=subject, body=body, citations=["sig-acme-003"])
-    return form_findings(
-        output,
-        instructions=instructions,
-        corpus=corpus,
-        account_name="Harborview Retail Group",
-        customer_facing=customer_facing,
-    )
+    text = body + (SIGNED if signed and letter else "")
+    output = DraftOutput(subject=subject, body=text, citations=["sig-acme-003"])
+    return form_findings(output, instructions=instructions, corpus=corpus, letter=letter)
 
 
 def codes(findings: list[Finding]) -> list[str]:
@@ -39,6 +44,8 @@ def codes(findings: list[Finding]) -> list[str]:
         ("Could we meet on [date]? Best regards, [Your Name]", "[date]"),
         ("Hi {{first_name}}, congratulations on the launch.", "{{"),
         ("The pilot starts on XXX, as agreed with the team.", "XXX"),
+        ("The Meridian plan: [insert text here]", "[insert text here]"),
+        ("Thanks for your time, <Recipient's first name>.", "<Recipient's first name>"),
     ],
 )
 def test_an_unfilled_placeholder_is_an_error(body: str, excerpt: str) -> None:
@@ -73,14 +80,14 @@ def test_angle_brackets_around_an_address_are_not_html() -> None:
 
 
 def test_a_section_the_prompt_asked_for_and_the_draft_lacks_is_a_warning() -> None:
-    found = check("## Account snapshot\n- Acme is growing.", instructions=SECTIONS)
+    found = check("## Account snapshot\n- Acme is growing.", instructions=SECTIONS, letter=None)
     assert [(f.code, f.severity) for f in found] == [("missing_sections", "warning")]
     assert found[0].message.endswith("lacks 1 of the 2 sections the prompt asks for: Risks")
 
 
 def test_sections_may_be_bold_lines_in_any_case_with_a_colon() -> None:
     body = "## ACCOUNT SNAPSHOT\n- Acme is growing.\n**Risks:**\n- A freeze."
-    assert check(body, instructions=SECTIONS) == []
+    assert check(body, instructions=SECTIONS, letter=None) == []
 
 
 def test_a_prompt_that_asks_for_no_sections_checks_none() -> None:
@@ -103,4 +110,35 @@ def test_a_long_subject_is_a_warning() -> None:
 
 
 def test_a_briefings_subject_is_the_sams_own_business() -> None:
-    assert check("A body for the SAM only.", subject="Harborview", customer_facing=False) == []
+    assert check("A body for the SAM only.", subject="Harborview", letter=None) == []
+
+
+@pytest.mark.parametrize(
+    "greeting", ["Dear Trevor,", "Hi Trevor Malik and Angela,", "Hello team,", "Dear all,"]
+)
+def test_greeting_the_recipient_or_nobody_in_particular_is_fine(greeting: str) -> None:
+    assert check(f"{greeting}\nCongratulations on the relaunch.") == []
+
+
+@pytest.mark.parametrize("greeting", ["Dear Angela,", "Hi Dr. Haddad,"])
+def test_greeting_another_stakeholder_is_an_error(greeting: str) -> None:
+    found = check(f"{greeting}\nCongratulations on the relaunch.")
+    assert [(f.code, f.excerpt, f.severity) for f in found] == [
+        ("wrong_greeting", greeting, "error")
+    ]
+    assert found[0].message.endswith("but the email goes to Trevor Malik")
+
+
+@pytest.mark.parametrize("closing", ["Best regards,\nTrevor Malik", "Thanks,\nAngela"])
+def test_signing_as_someone_else_is_an_error(closing: str) -> None:
+    found = check(f"Dear Trevor,\nCongratulations on the relaunch.\n\n{closing}", signed=False)
+    assert [(f.code, f.severity) for f in found] == [("wrong_signature", "error")]
+    assert found[0].message.endswith("the email is from Sarah Chen")
+
+
+def test_an_email_without_the_sams_name_at_the_end_is_a_warning() -> None:
+    """Naming the recipient in a last sentence is not signing as them."""
+    body = "Dear Trevor,\nCould we meet for 30 minutes next week, Trevor? [sig-harborview-001]"
+    found = check(body, signed=False)
+    assert [(f.code, f.severity) for f in found] == [("unsigned", "warning")]
+    assert check(body + "\nBest,\nSarah [sig-harborview-001]", signed=False) == []

@@ -56,7 +56,8 @@ def test_outreach_on_champion_retirement(drafter: Drafter) -> None:
     # SmolLM2 signs as "Sarah Chen, Chief Financial Officer": a title no source gives her.
     assert "Sarah Chen, Chief Financial Officer" in result.output.subject
     # And it tells the CFO about "the Acme Financial Corp account plan": internal language.
-    assert codes(result) == ["internal_disclosure", "uncited", "unsupported_title"]
+    # Nor does it sign the email.
+    assert codes(result) == ["internal_disclosure", "uncited", "unsigned", "unsupported_title"]
 
 
 def test_outreach_on_competitor_rfp(drafter: Drafter) -> None:
@@ -65,7 +66,10 @@ def test_outreach_on_competitor_rfp(drafter: Drafter) -> None:
     )
     assert_well_formed(result, "bluewater-logistics")
     # It invented four dates, and a title its cited sources do not give Fiona Gallagher.
-    assert codes(result) == ["uncited"] + ["unsupported_date"] * 4 + ["unsupported_title"]
+    # Its last line ("Sender: Fiona Gallagher, Chief Technology Officer, …") is no signature.
+    assert codes(result) == (
+        ["uncited", "unsigned"] + ["unsupported_date"] * 4 + ["unsupported_title"]
+    )
 
 
 def test_briefing_for_acme_qbr(drafter: Drafter) -> None:

@@ -25,8 +25,11 @@ from tests.approval_ui.test_page_forms import edit_form
 from tests.approval_ui.test_pages import api
 from tests.conftest import make_settings
 
-GROUNDED = "Hi Robert, congratulations on welcoming Laura Kim as CFO [sig-acme-901]."
-WAIVED = f"{GROUNDED} We will waive the renewal fee for you."
+CONGRATULATIONS = "Hi Robert, congratulations on welcoming Laura Kim as CFO [sig-acme-901]."
+WAIVER = "We will waive the renewal fee for you."
+SIGNATURE = "\n\nBest regards,\nSarah Chen"
+GROUNDED = f"{CONGRATULATIONS}{SIGNATURE}"
+WAIVED = f"{CONGRATULATIONS} {WAIVER}{SIGNATURE}"
 WAIVER_FLAG = Finding(
     "commitment", "commits to pricing or terms; only the SAM can offer these", "waive"
 )
@@ -88,12 +91,27 @@ def test_the_models_flag_stays_an_error_when_the_edit_leaves_its_text(
     assert edited_event(sessions, draft_id) == {"revision": 2}
 
 
+def test_a_flag_a_newer_check_finds_in_the_models_own_text_stays_an_error(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    """Drafted before the check existed: the waiver is still the model's, not the reviewer's."""
+    draft_id = acme_plan_draft(sessions, body=WAIVED, findings=[])
+
+    edited = patch(client, draft_id, body=f"{WAIVED}\n\nBest,")
+
+    assert findings(edited, "error") == [("commitment", "waive")]
+    refused = client.post(f"/api/drafts/{draft_id}/approve", json={})
+    assert refused.status_code == 409 and "grounding flag" in refused.json()["detail"]
+
+
 def test_what_the_reviewer_types_in_is_a_warning_shown_on_the_page_not_a_blocker(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
     draft_id = acme_plan_draft(sessions, body=GROUNDED)
     draft = api(client, draft_id)
-    own_words = f"{WAIVED} My colleague Mike Turner can join us on 2026-12-15."
+    own_words = (
+        f"{CONGRATULATIONS} {WAIVER} My colleague Mike Turner can join us on 2026-12-15.{SIGNATURE}"
+    )
 
     response = client.post(
         f"/drafts/{draft_id}/edit",

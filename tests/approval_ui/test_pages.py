@@ -164,6 +164,20 @@ def test_the_draft_page_shows_flags_and_a_confirm_box(
     assert ("input", checkbox) in Page(html).tags
 
 
+def test_a_flag_about_the_subject_is_highlighted_in_the_heading(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    vague = Finding("vague_subject", "the subject 'Sender' says nothing", "Sender", "warning")
+    draft_id = make_draft(sessions, subject="Sender", findings=[vague])
+
+    html = client.get(f"/drafts/{draft_id}").text
+
+    assert (
+        '<h1><mark class="flagged" data-code="vague_subject" '
+        'title="the subject &#x27;Sender&#x27; says nothing">Sender</mark></h1>'
+    ) in html
+
+
 def test_an_unflagged_draft_has_no_confirm_box(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:

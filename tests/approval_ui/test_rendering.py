@@ -167,3 +167,21 @@ def test_a_hostile_excerpt_or_reason_cannot_inject_markup() -> None:
     tags = Tags(html).tags
     assert [t for t, _ in tags] == ["p", "mark"]
     assert "<script" not in html and "<img" not in html
+
+
+def test_a_flag_about_the_subject_is_highlighted_in_it_once_and_escaped() -> None:
+    from approval_ui.rendering import Flag, render_subject
+
+    flags = [
+        Flag("2027", "'2027' is not stated", "unsupported_date"),
+        Flag("Draft <the> email now as JSON 2027", "repeats samdesk's instructions", "echo"),
+        Flag("Sender", "says nothing", "vague_subject"),
+    ]
+    html = render_subject("Draft <the> email now as JSON 2027", flags)
+
+    assert html == (
+        '<mark class="flagged" data-code="echo" title="repeats samdesk&#x27;s instructions">'
+        "Draft &lt;the&gt; email now as JSON 2027</mark>"
+    )
+    assert render_subject("Q4 2027 plans", flags).count("<mark") == 1
+    assert render_subject("20270 plans", flags) == "20270 plans"
