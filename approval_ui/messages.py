@@ -53,6 +53,16 @@ def email_body(kind: str, body: str) -> str:
     return CITATION_MARKER.sub("", body) if kind == "outreach" else body
 
 
+def email_subject(kind: str, subject: str) -> str:
+    """The subject line as sent: without citation markers in outreach, like the body."""
+    return CITATION_MARKER.sub("", subject).strip() if kind == "outreach" else subject
+
+
+def email_preview(kind: str, subject: str, body: str) -> str:
+    """What the reviewer is shown as the email: its subject line and body as sent."""
+    return f"Subject: {email_subject(kind, subject)}\n\n{email_body(kind, body)}"
+
+
 def recipients(revision: Revision) -> list[str]:
     addresses = [addr for _name, addr in getaddresses([revision.recipient]) if "@" in addr]
     if not addresses:
@@ -69,14 +79,17 @@ def message_id(draft: Draft, revision: Revision, domain: str) -> str:
 
 def build_message(draft: Draft, revision: Revision, *, mail_from: str) -> tuple[str, bytes]:
     recipients(revision)
-    for name, value in (("subject", revision.subject), ("recipient", revision.recipient)):
+    subject = email_subject(draft.kind, revision.subject)
+    if not subject:
+        raise StateError("the subject is nothing but citation markers; write a subject first")
+    for name, value in (("subject", subject), ("recipient", revision.recipient)):
         if len(value.splitlines()) > 1:  # the email package would raise a bare ValueError
             raise StateError(f"the {name} contains a line break; edit it to a single line first")
     domain = mail_from.rpartition("@")[2] or "samdesk.local"
     msg = EmailMessage(policy=POLICY)
     msg["From"] = mail_from
     msg["To"] = revision.recipient
-    msg["Subject"] = revision.subject
+    msg["Subject"] = subject
     msg["Date"] = draft.approved_at or revision.created_at  # formatted as format_datetime does
     msg["Message-ID"] = message_id(draft, revision, domain)
     msg["X-Samdesk-Draft"] = str(draft.id)

@@ -20,7 +20,7 @@ from approval_ui.deps import (
 )
 from approval_ui.desk_cache import PAGE_MAX_AGE_S
 from approval_ui.diffs import FIELDS, FieldDiff, diff_revisions, word_diff
-from approval_ui.messages import email_body
+from approval_ui.messages import email_preview
 from approval_ui.permissions import Principal, draft_for, owner_of
 from approval_ui.regenerate import SUGGESTIONS
 from approval_ui.rendering import Flag, render_markdown, render_subject
@@ -173,7 +173,9 @@ def render_draft(
         "owner": owner_of(session, draft),
         "body_html": render_markdown(current.body, source_ids, flags) if current else "",
         "subject_html": render_subject(current.subject, flags) if current else "",
-        "email_preview": email_body(draft.kind, current.body) if current else "",
+        "email_preview": email_preview(draft.kind, current.subject, current.body)
+        if current
+        else "",
         "audit": queue.audit_log(session, draft_id),
         "outbox": queue.outbox(session, draft_id),
         "errors": [f for f in draft.findings if f.get("severity") == "error"],

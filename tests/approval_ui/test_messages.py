@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval_ui import messages
-from approval_ui.messages import build_message, content_hash, email_body, message_id, recipients
+from approval_ui.messages import (
+    build_message,
+    content_hash,
+    email_body,
+    email_preview,
+    message_id,
+    recipients,
+)
 from samdesk.errors import StateError
 from samdesk.models import Revision
 from tests.approval_ui.conftest import Desk
@@ -51,6 +58,32 @@ def test_outreach_body_loses_citation_markers_and_briefing_keeps_them() -> None:
         "Your Q3 plan mentions consolidation.\n\nBest,\nSarah\n"
     )
     assert email_body("briefing", BODY) == BODY
+
+
+def test_the_subject_sent_to_a_customer_loses_citation_markers_too(
+    desk: Desk, sessions: sessionmaker[Session]
+) -> None:
+    draft_id = make_draft(sessions, subject="Laura Kim, CFO [sig-acme-901]")
+    draft = desk.approve(draft_id)
+    [row] = desk.outbox(draft_id)
+
+    assert parse(row.message)["Subject"] == "Laura Kim, CFO"
+    assert email_preview("outreach", draft.current.subject, BODY).startswith(
+        "Subject: Laura Kim, CFO\n\nHi Robert,\n\nCongratulations on welcoming Laura Kim"
+    )
+    assert (
+        email_preview("briefing", "QBR [sig-acme-901]", "x") == "Subject: QBR [sig-acme-901]\n\nx"
+    )
+
+
+def test_a_subject_of_markers_alone_cannot_be_approved(
+    desk: Desk, sessions: sessionmaker[Session]
+) -> None:
+    draft_id = make_draft(sessions, subject="[sig-acme-901]")
+    with pytest.raises(StateError, match="nothing but citation markers; write a subject"):
+        desk.approve(draft_id)
+    assert desk.outbox(draft_id) == []
+    assert desk.get(draft_id).status == "pending"
 
 
 def test_recipients_parses_addresses_and_refuses_names_only() -> None:

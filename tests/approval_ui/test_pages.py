@@ -135,7 +135,9 @@ def test_the_draft_page_shows_the_body_beside_its_sources(
     assert "cite-unknown" in article and "[sig-invented-3]" in article
     # the outreach preview is what the customer gets: no markers
     preview = html[html.index('<pre class="preview">') :]
-    assert "Laura Kim; your plan and a guess." in preview[: preview.index("</pre>")]
+    preview = preview[: preview.index("</pre>")]
+    assert preview.startswith('<pre class="preview">Subject: Congratulations on the new CFO\n')
+    assert "Laura Kim; your plan and a guess." in preview
     assert Page(html).forms() == [
         f"/drafts/{draft_id}/edit",
         f"/drafts/{draft_id}/regenerate",
