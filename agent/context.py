@@ -56,7 +56,7 @@ class Checks:
             known=[plan.owner_sam, self.seller, plan.name, recipient, *_given(extra)],
             instructions=instructions,
             customer_facing=kind == "outreach",
-            letter=_letter(plan, extra) if kind == "outreach" else None,
+            letter=_letter(plan, recipient) if kind == "outreach" else None,
             plan=plan_chunks(plan),
             other_accounts=[
                 term
@@ -161,10 +161,15 @@ def _given(extra: dict[str, Any]) -> list[str]:
     return [str(value) for value in given if value]
 
 
-def _letter(plan: AccountPlan, extra: dict[str, Any]) -> Letter:
-    people = tuple(s.name for s in plan.stakeholders)
-    name = str(extra.get("recipient", {}).get("name", ""))
-    return Letter(plan.name, plan.owner_sam, name if name in people else "", people)
+def _letter(plan: AccountPlan, recipient: str) -> Letter:
+    """``recipient``: the To line as drafted or as the reviewer changed it."""
+    to = recipient.lower()
+    addressed = tuple(
+        s.name
+        for s in plan.stakeholders
+        if s.name.lower() in to or (s.email and s.email.lower() in to)
+    )
+    return Letter(plan.name, plan.owner_sam, addressed, tuple(s.name for s in plan.stakeholders))
 
 
 def _source_view(chunk: Chunk) -> dict[str, Any]:

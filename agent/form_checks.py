@@ -39,7 +39,10 @@ ASKED_SECTION = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
 MAX_SUBJECT_WORDS = 12
 # Words that leave a subject saying nothing once the account's own name is taken out.
 EMPTY_SUBJECT_WORDS = {"re", "fw", "fwd", "hi", "hello", "update", "news", "email", "subject"}
-GREETING = re.compile(r"^\s*(?:hi|hello|dear|hey|good (?:morning|afternoon|evening))\b[^\n]*", re.I)
+# Up to the comma that ends it: "Hi James," of "Hi James, congratulations on …".
+GREETING = re.compile(
+    r"^\s*(?:hi|hello|dear|hey|good (?:morning|afternoon|evening))\b[^\n,:;!]*[,:;!]?", re.I
+)
 MAX_SIGNATURE_WORDS = 4
 
 
@@ -49,7 +52,7 @@ class Letter:
 
     account: str  # the account's name, which says nothing in its own subject line
     sender: str  # the SAM
-    recipient: str  # the addressee's name
+    recipients: tuple[str, ...]  # the stakeholders the email is addressed to
     people: tuple[str, ...] = ()  # the account's stakeholders, whom the email could confuse
 
 
@@ -129,13 +132,15 @@ def _subject_findings(subject: str, account_name: str) -> Iterable[Finding]:
 
 def _greeting_findings(body: str, letter: Letter) -> Iterable[Finding]:
     greeting = GREETING.match(body)
-    if greeting is None or not letter.recipient or _mentions(greeting.group(0), letter.recipient):
+    if greeting is None or not letter.recipients:
+        return
+    if any(_mentions(greeting.group(0), r) for r in letter.recipients):
         return
     greeted = next((p for p in letter.people if _mentions(greeting.group(0), p)), None)
     if greeted:
         yield Finding(
             "wrong_greeting",
-            f"greets {greeted}, but the email goes to {letter.recipient}",
+            f"greets {greeted}, but the email goes to {' and '.join(letter.recipients)}",
             greeting.group(0).strip(),
         )
 
@@ -147,7 +152,7 @@ def _signature_findings(body: str, letter: Letter) -> Iterable[Finding]:
     if not lines or any(_mentions(line, letter.sender) for line in lines[-3:]):
         return
     last = lines[-1]
-    others = (letter.recipient, *letter.people)
+    others = (*letter.recipients, *letter.people)
     if len(last.split()) <= MAX_SIGNATURE_WORDS:
         signer = next((p for p in others if _mentions(last, p)), None)
         if signer:

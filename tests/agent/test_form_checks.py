@@ -14,7 +14,7 @@ SECTIONS = "Write the briefing with exactly these sections:\n## Account snapshot
 LETTER = Letter(
     account="Harborview Retail Group",
     sender="Sarah Chen",
-    recipient="Trevor Malik",
+    recipients=("Trevor Malik",),
     people=("Trevor Malik", "Angela Brandt", "Dr. Omar Haddad"),
 )
 SIGNED = "\n\nBest regards,\nSarah Chen"
@@ -142,3 +142,8 @@ def test_an_email_without_the_sams_name_at_the_end_is_a_warning() -> None:
     found = check(body, signed=False)
     assert [(f.code, f.severity) for f in found] == [("unsigned", "warning")]
     assert check(body + "\nBest,\nSarah [sig-harborview-001]", signed=False) == []
+
+
+def test_greeting_any_of_several_recipients_is_fine() -> None:
+    both = Letter("Harborview Retail Group", "Sarah Chen", ("Trevor Malik", "Angela Brandt"))
+    assert check("Dear Angela,\nCongratulations on the relaunch.", letter=both) == []

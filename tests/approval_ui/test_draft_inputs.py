@@ -141,6 +141,21 @@ def test_what_the_reviewer_types_in_is_a_warning_shown_on_the_page_not_a_blocker
     assert approved.status_code == 200, approved.text
 
 
+def test_a_greeting_is_checked_against_the_recipient_the_reviewer_chose(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    draft_id = acme_plan_draft(sessions, body=GROUNDED)  # to Robert Ainsley
+    to_james = GROUNDED.replace("Hi Robert,", "Hi James,")
+
+    greeted = patch(client, draft_id, body=to_james)
+    assert findings(greeted, "warning") == [("wrong_greeting", "Hi James,")]
+
+    readdressed = patch(
+        client, draft_id, recipient="James Okoro <james.okoro@acmefinancial.example>"
+    )
+    assert readdressed["findings"] == []
+
+
 def test_an_edit_that_cannot_be_rechecked_still_saves_and_says_its_flags_are_old(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
