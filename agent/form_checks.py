@@ -134,9 +134,9 @@ def _greeting_findings(body: str, letter: Letter) -> Iterable[Finding]:
     greeting = GREETING.match(body)
     if greeting is None or not letter.recipients:
         return
-    if any(_mentions(greeting.group(0), r) for r in letter.recipients):
+    if any(mentions(greeting.group(0), r) for r in letter.recipients):
         return
-    greeted = next((p for p in letter.people if _mentions(greeting.group(0), p)), None)
+    greeted = next((p for p in letter.people if mentions(greeting.group(0), p)), None)
     if greeted:
         yield Finding(
             "wrong_greeting",
@@ -149,12 +149,12 @@ def _signature_findings(body: str, letter: Letter) -> Iterable[Finding]:
     """Signed by the SAM in the last lines; a short last line naming someone else is a
     signature in their name."""
     lines = [line for line in (CITATION.sub("", x).strip() for x in body.splitlines()) if line]
-    if not lines or any(_mentions(line, letter.sender) for line in lines[-3:]):
+    if not lines or any(mentions(line, letter.sender) for line in lines[-3:]):
         return
     last = lines[-1]
     others = (*letter.recipients, *letter.people)
     if len(last.split()) <= MAX_SIGNATURE_WORDS:
-        signer = next((p for p in others if _mentions(last, p)), None)
+        signer = next((p for p in others if mentions(last, p)), None)
         if signer:
             yield Finding(
                 "wrong_signature", f"signed as {signer}; the email is from {letter.sender}", last
@@ -163,8 +163,9 @@ def _signature_findings(body: str, letter: Letter) -> Iterable[Finding]:
     yield Finding("unsigned", f"does not end with {letter.sender}'s name", severity="warning")
 
 
-def _mentions(text: str, person: str) -> bool:
-    """Any part of ``person``'s name ("Robert", "Ainsley") as a word of ``text``."""
+def mentions(text: str, person: str) -> bool:
+    """Any part of ``person``'s name ("Robert", "Ainsley") as a word of ``text``; the evals'
+    addressee check reads greetings the same way."""
     parts = [p for p in re.findall(r"[\w'’-]+", person) if len(p) > 2 and p != "Dr"]
     return any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", text) for p in parts)
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from agent.claims import CITATION, numeric_values
-from agent.form_checks import PLACEHOLDER
+from agent.form_checks import GREETING, PLACEHOLDER, mentions
 from evals.evaluators import EvalContext, EvalResult, check
 
 CONTACT_CODES = {
@@ -21,7 +21,6 @@ CALL_TO_ACTION = re.compile(
     r"schedule|set up|book|find (?:a )?time|grab|meet|call|chat)\b",
     re.IGNORECASE,
 )
-GREETING = re.compile(r"^\s*(?:hi|hello|dear|hey|good (?:morning|afternoon))\b[^\n]*", re.I)
 
 
 @dataclass
@@ -171,9 +170,9 @@ class Addressee:
             others = [
                 s.name
                 for s in ctx.loaded.plan.stakeholders
-                if s.name != expected and _mentions(line, s.name)
+                if s.name != expected and mentions(line, s.name)
             ]
-            ok = _mentions(line, expected) and not others
+            ok = mentions(line, expected) and not others
             reason = f"greeting: {line.strip()[:80]!r}"
             results.append(check(self.name, ok, reason))
         sam = ctx.loaded.plan.owner_sam
@@ -181,11 +180,6 @@ class Addressee:
         signed = bool(body) and sam.split()[-1].lower() in closing.lower()
         results.append(check("signed_by_sam", signed, f"closing: {closing.strip()[-80:]!r}"))
         return results
-
-
-def _mentions(line: str, person: str) -> bool:
-    parts = [p for p in person.replace("Dr. ", "").split() if len(p) > 2]
-    return any(re.search(rf"\b{re.escape(p)}\b", line) for p in parts)
 
 
 @dataclass
