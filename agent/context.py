@@ -15,7 +15,7 @@ from typing import Any
 from agent.form_checks import Letter
 from agent.grounding import Finding, check_draft
 from agent.prompts import Prompt, load_prompt
-from agent.recipients import choose_recipient
+from agent.recipients import address, choose_recipient
 from agent.replies import RETRY_WORDS
 from agent.schemas import DraftOutput
 from retrieval.chunks import Chunk, plan_chunks
@@ -130,7 +130,7 @@ def stored_extra(
 ) -> dict[str, Any]:
     """The recipient or meeting a stored draft was written for, from its trigger."""
     if kind == "outreach":
-        signal = next((c for c in sources if c.id == trigger.get("signal_id")), sources[0])
+        signal = _trigger_signal(sources, trigger)
         return outreach_extra(choose_recipient(plan, signal.section, signal.text), signal)
     title = str(trigger.get("title", ""))
     meeting = next(
@@ -138,6 +138,21 @@ def stored_extra(
         Meeting(title=title or "meeting", starts_at=trigger.get("starts_at") or as_of),
     )
     return {"meeting": meeting.model_dump(mode="json")}
+
+
+def stored_recipient(
+    kind: str, plan: AccountPlan, sources: list[Chunk], trigger: dict[str, Any]
+) -> str:
+    """Who a stored draft goes to, chosen as its first draft chose: a draft that failed has
+    no revision to say so."""
+    if kind != "outreach":
+        return plan.owner_email
+    signal = _trigger_signal(sources, trigger)
+    return address(choose_recipient(plan, signal.section, signal.text), plan)
+
+
+def _trigger_signal(sources: list[Chunk], trigger: dict[str, Any]) -> Chunk:
+    return next((c for c in sources if c.id == trigger.get("signal_id")), sources[0])
 
 
 def outreach_extra(person: Stakeholder | None, signal: Chunk) -> dict[str, Any]:

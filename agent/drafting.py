@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.context import Checks, our_words, outreach_extra, prompt_context, stored_extra
+from agent.context import (
+    Checks,
+    our_words,
+    outreach_extra,
+    prompt_context,
+    stored_extra,
+    stored_recipient,
+)
 from agent.grounding import Finding
 from agent.llm import ChatMessage, ChatModel
 from agent.prompts import Prompt, load_prompt
@@ -176,6 +183,31 @@ class Drafter:
         )
         return self._generate(
             kind, plan, revising, sources, extra, trigger=trigger, recipient=recipient, as_of=as_of
+        )
+
+    def redraft(
+        self,
+        plan: AccountPlan,
+        kind: str,
+        sources: list[RetrievedChunk],
+        *,
+        prompt: str,
+        trigger: dict[str, Any],
+        as_of: datetime | None = None,
+    ) -> DraftResult:
+        """Draft again, from the sources a failed draft was given and for the same recipient
+        or meeting: a person's "try again" once the model's reply could not be used."""
+        as_of = as_of or datetime.now(UTC)
+        chunks = [r.chunk for r in sources]
+        return self._generate(
+            kind,
+            plan,
+            load_prompt(prompt),
+            sources,
+            stored_extra(kind, plan, chunks, trigger, as_of),
+            trigger=trigger,
+            recipient=stored_recipient(kind, plan, chunks, trigger),
+            as_of=as_of,
         )
 
     def _signal(self, plan: AccountPlan, signal_id: str) -> Chunk:

@@ -1,6 +1,6 @@
 """Checks on what a draft looks like before any of its facts: the subject line, template
-placeholders left in, HTML tags, the sections the prompt asked for, and who an email greets
-and is signed by.
+placeholders left in, HTML tags, the sections the prompt asked for, who an email greets and
+is signed by, and whether it asks the reader for anything.
 
 The claim checks cannot see these: "Draft the email now as JSON" as a subject, "[Your Name]"
 as a signature, a ``<table>`` sent as text or "Dear Linda" to Robert state no fact, yet each
@@ -44,6 +44,14 @@ GREETING = re.compile(
     r"^\s*(?:hi|hello|dear|hey|good (?:morning|afternoon|evening))\b[^\n,:;!]*[,:;!]?", re.I
 )
 MAX_SIGNATURE_WORDS = 4
+# A question or a proposed meeting: what an outreach email exists for. The evals' call-to-action
+# check and the edits they learn from read it here too.
+CALL_TO_ACTION = re.compile(
+    r"\?|\b(?:let'?s|shall we|could we|can we|would you|are you (?:free|available)|"
+    r"schedule|set up|book|find (?:a )?time|grab|meet|call|chat)\b",
+    re.IGNORECASE,
+)
+ASK_WORDS = 80  # the end of the email, where the ask belongs
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ def form_findings(
         findings += _subject_findings(output.subject, letter.account)
         findings += _greeting_findings(output.body, letter)
         findings += _signature_findings(output.body, letter)
+        findings += _ask_findings(output.body)
     return findings
 
 
@@ -161,6 +170,20 @@ def _signature_findings(body: str, letter: Letter) -> Iterable[Finding]:
             )
             return
     yield Finding("unsigned", f"does not end with {letter.sender}'s name", severity="warning")
+
+
+def asks(body: str) -> bool:
+    """A question or a proposed meeting in the email's last ``ASK_WORDS`` words."""
+    return bool(CALL_TO_ACTION.search(" ".join(body.split()[-ASK_WORDS:])))
+
+
+def _ask_findings(body: str) -> Iterable[Finding]:
+    if not asks(body):
+        yield Finding(
+            "no_call_to_action",
+            "asks the reader for nothing: no question or proposed meeting at the end",
+            severity="warning",
+        )
 
 
 def mentions(text: str, person: str) -> bool:

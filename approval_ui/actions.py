@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from agent.drafting import Drafter
 from approval_ui import assignments, crud, draft_inputs, sending
 from approval_ui.outbox_claims import RetryPolicy
 from approval_ui.permissions import InvalidRequestError, Principal, draft_for
-from approval_ui.regenerate import regenerate_draft
+from approval_ui.regenerate import regenerate_draft, retry_failed_draft
 from approval_ui.sending import Sender
 from samdesk.db import transaction
 from samdesk.errors import ConflictError
@@ -127,6 +128,29 @@ def regenerate(
             drafter=drafter,
             user=user,
             instruction=instruction,
+            expected_version=expected_version,
+        )
+    with sessions() as session:
+        return _loaded(session, draft_for(session, draft_id, user))
+
+
+def retry(
+    sessions: sessionmaker[Session],
+    draft_id: int,
+    user: Principal,
+    *,
+    drafter: Callable[[], Drafter],
+    approval_ttl: timedelta,
+    expected_version: int | None = None,
+) -> Draft:
+    """A failed draft drafted again (the model call runs outside any transaction)."""
+    with _stale_shows_change(sessions, draft_id):
+        retry_failed_draft(
+            sessions,
+            draft_id,
+            drafter=drafter,
+            user=user,
+            approval_ttl=approval_ttl,
             expected_version=expected_version,
         )
     with sessions() as session:

@@ -1,6 +1,7 @@
 """The draft state machine, enforced where the data is stored.
 
-pending -> approved -> sent, or rejected; failed drafts never leave ``failed``. A pending
+pending -> approved -> sent, or rejected; a failed draft leaves ``failed`` only when a person
+tries it again and the model's reply is usable (:func:`apply_retry`). A pending
 draft whose approval request lapsed becomes ``expired`` (approval_ui/expiry.py) and only a
 person's :func:`reopen` makes it pending again.
 Every change appends a revision or an audit event; nothing is overwritten. Routes, the
@@ -268,6 +269,52 @@ def apply_regeneration(
             "findings": len(findings),
         },
     )
+    return draft
+
+
+def apply_retry(
+    session: Session,
+    draft: Draft,
+    *,
+    by: str,
+    result: DraftResult,
+    expected_version: int | None,
+    approval_ttl: timedelta = DEFAULT_APPROVAL_TTL,
+) -> Draft:
+    """A person's new try at a failed draft: a usable reply makes it pending with the
+    model's revision 1; another failure keeps it failed with the new reason."""
+    check_version(draft, expected_version)
+    if draft.status != "failed":
+        raise StateError(f"draft {draft.id} is {draft.status}; only a failed draft can be retried")
+    draft.model, draft.usage, draft.latency_ms = result.model, result.usage, result.latency_ms
+    draft.prompt_hash = result.prompt.hash
+    kept = {r.chunk.id for r in result.sources}  # the prompt budget may have dropped some
+    draft.sources = [s for s in draft.sources if s["id"] in kept]
+    draft.findings = [f.to_json() for f in result.findings]
+    if result.output is None:
+        draft.failure_reason = result.failure_reason
+        _touch(draft)
+        _audit(session, draft, "failed", by, {"reason": result.failure_reason, "retry": True})
+        return draft
+    _append_revision(
+        session,
+        draft,
+        subject=result.output.subject,
+        body=result.output.body,
+        recipient=result.recipient,
+        citations=result.output.citations,
+        author=MODEL_AUTHOR,
+        note=f"drafted again at {by}'s request",
+    )
+    draft.status = "pending"
+    draft.failure_reason = None
+    draft.expires_at = utcnow() + approval_ttl
+    detail = {
+        "revision": draft.current.number,
+        "model": result.model,
+        "findings": len(draft.findings),
+    }
+    _audit(session, draft, "retried", by, detail)
     return draft
 
 

@@ -1,4 +1,5 @@
-"""Regenerate a draft with a reviewer's instruction, keeping every earlier revision.
+"""Ask the model again: a rewrite with a reviewer's instruction (every earlier revision
+stays), or a new try at a draft whose reply could not be used.
 
 The model call can take a minute, so it runs outside any transaction: the draft is read,
 the model asked, and the result applied only if nobody changed the draft meanwhile (the
@@ -8,6 +9,7 @@ version read first must still be current, else 409 and the draft is untouched).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -82,3 +84,43 @@ def regenerate_draft(
             usage=result.usage,
         )
         return draft.current.number
+
+
+def retry_failed_draft(
+    sessions: sessionmaker[Session],
+    draft_id: int,
+    *,
+    drafter: Callable[[], Drafter],
+    user: Principal,
+    approval_ttl: timedelta,
+    expected_version: int | None = None,
+) -> str:
+    """Draft a failed draft again from its stored sources; returns its status after."""
+    with sessions() as session:
+        draft = crud.get_draft(session, draft_id)
+        permissions.check_draft(session, user, draft)
+        if draft.status != "failed":
+            raise StateError(
+                f"draft {draft_id} is {draft.status}; only a failed draft can be retried"
+            )
+        crud.check_version(draft, expected_version)
+        version = draft.version
+        inputs = stored_inputs(session, draft)
+    result = drafter().redraft(
+        inputs.plan,
+        inputs.kind,
+        [RetrievedChunk(chunk, 1.0, 1.0) for chunk in inputs.sources],
+        prompt=inputs.prompt,
+        trigger=inputs.trigger,
+    )
+    with transaction(sessions) as session:
+        draft = crud.get_draft(session, draft_id, for_update=True)
+        crud.apply_retry(
+            session,
+            draft,
+            by=user.email,
+            result=result,
+            expected_version=version,
+            approval_ttl=approval_ttl,
+        )
+        return draft.status

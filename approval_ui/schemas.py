@@ -158,7 +158,9 @@ class ResolveRequest(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
-class ReopenRequest(BaseModel):
+class VersionRequest(BaseModel):
+    """An action that needs nothing but the version the client saw (reopen, retry)."""
+
     model_config = ConfigDict(extra="forbid")
 
     version: int | None = Field(default=None, description="the version you saw; 409 if stale")

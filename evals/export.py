@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agent.form_checks import asks
 from evals.anonymize import Anonymizer
-from evals.evaluators.deterministic import CALL_TO_ACTION
 from evals.schema import Case, Dataset
 from retrieval.schemas import AccountPlan, Meeting
 from samdesk.models import Account, Draft, Revision
@@ -156,5 +156,5 @@ def _expectations(
         expect["min_words"] = max(words // 2, 1)
         expect["max_words"] = max(words * 3 // 2, 2)
         if draft.kind == "outreach":
-            expect["call_to_action"] = bool(CALL_TO_ACTION.search(final.body))
+            expect["call_to_action"] = asks(final.body)
     return expect

@@ -30,6 +30,7 @@ from approval_ui.deps import (
 )
 from approval_ui.diffs import diff_revisions
 from approval_ui.etags import NO_VERSION, etag, if_match_version
+from approval_ui.expiry import approval_ttl
 from approval_ui.outbox_claims import RetryPolicy
 from approval_ui.permissions import InvalidRequestError, draft_for
 from approval_ui.schemas import (
@@ -46,6 +47,7 @@ from approval_ui.schemas import (
     ReassignRequest,
     RegenerateRequest,
     RejectRequest,
+    VersionRequest,
 )
 from samdesk.db import transaction
 from samdesk.errors import ConflictError, PreconditionFailedError
@@ -154,6 +156,34 @@ async def regenerate(
             user,
             drafter=drafter,
             instruction=request.instruction,
+            expected_version=version,
+        ),
+    )
+    return _public(draft, response)
+
+
+@router.post("/drafts/{draft_id}/retry", response_model=DraftPublic, responses=GUARDED)
+async def retry(
+    draft_id: PathId,
+    request: VersionRequest,
+    sessions: SessionsDep,
+    user: CurrentUser,
+    drafter: DrafterDep,
+    settings: SettingsDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> DraftPublic:
+    """Draft a failed draft again from its sources: ``pending`` with revision 1 when the
+    model's reply is usable, else still ``failed`` with the new ``failure_reason``."""
+    draft = await _guarded(
+        if_match,
+        request.version,
+        lambda version: actions.retry(
+            sessions,
+            draft_id,
+            user,
+            drafter=drafter,
+            approval_ttl=approval_ttl(settings),
             expected_version=version,
         ),
     )

@@ -1,4 +1,4 @@
-"""The draft page's forms: edit, regenerate, approve, reject, send, reassign.
+"""The draft page's forms: edit, regenerate, retry, approve, reject, send, reassign.
 
 Every post passes the CSRF check (in ``CurrentUser``) and the ownership check before it
 acts; on success it redirects (no resubmits), on a state error it shows why, in place.
@@ -15,10 +15,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from approval_ui import actions
 from approval_ui.deps import CurrentUser, DrafterDep, PathId, SenderDep, SessionsDep, SettingsDep
+from approval_ui.expiry import approval_ttl
 from approval_ui.outbox_claims import RetryPolicy
 from approval_ui.permissions import ForbiddenError, Principal
 from approval_ui.routes.pages import render_draft
-from samdesk.errors import ConflictError, NotFoundError, SamdeskError
+from samdesk.errors import ConflictError, DraftSchemaError, NotFoundError, SamdeskError
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,6 +74,31 @@ def regenerate(
         )
 
     return _act(request, sessions, draft_id, user, action, "Regenerated: a new revision.")
+
+
+@router.post("/drafts/{draft_id}/retry")
+def retry(
+    request: Request,
+    draft_id: PathId,
+    sessions: SessionsDep,
+    user: CurrentUser,
+    drafter: DrafterDep,
+    settings: SettingsDep,
+    version: Annotated[int, Form()],
+) -> Response:
+    def action() -> None:
+        draft = actions.retry(
+            sessions,
+            draft_id,
+            user,
+            drafter=drafter,
+            approval_ttl=approval_ttl(settings),
+            expected_version=version,
+        )
+        if draft.status == "failed":
+            raise DraftSchemaError(f"Tried again, and it failed again: {draft.failure_reason}")
+
+    return _act(request, sessions, draft_id, user, action, "Drafted again: revision 1.")
 
 
 @router.post("/drafts/{draft_id}/approve")

@@ -22,8 +22,8 @@ from approval_ui.schemas import (
     DraftPublic,
     ErrorPublic,
     OutboxPublic,
-    ReopenRequest,
     ResolveRequest,
+    VersionRequest,
 )
 from samdesk.config import Settings
 from samdesk.db import transaction
@@ -119,7 +119,7 @@ def resolve_api(
 )
 def reopen_api(
     draft_id: PathId,
-    request: ReopenRequest,
+    request: VersionRequest,
     sessions: SessionsDep,
     user: CurrentUser,
     settings: SettingsDep,

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from agent.claims import CITATION, numeric_values
-from agent.form_checks import GREETING, PLACEHOLDER, mentions
+from agent.form_checks import GREETING, PLACEHOLDER, asks, mentions
 from evals.evaluators import EvalContext, EvalResult, check
 
 CONTACT_CODES = {
@@ -16,11 +16,6 @@ CONTACT_CODES = {
     "foreign_email",
     "foreign_phone",
 }
-CALL_TO_ACTION = re.compile(
-    r"\?|\b(?:let'?s|shall we|could we|can we|would you|are you (?:free|available)|"
-    r"schedule|set up|book|find (?:a )?time|grab|meet|call|chat)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass
@@ -147,8 +142,7 @@ class CallToAction:
     def evaluate(self, ctx: EvalContext) -> list[EvalResult]:
         if ctx.loaded.case.expect.call_to_action is not True:
             return []
-        tail = " ".join(ctx.body.split()[-80:])
-        ok = bool(CALL_TO_ACTION.search(tail))
+        ok = asks(ctx.body)
         return [check(self.name, ok, "" if ok else "no question or meeting request at the end")]
 
 

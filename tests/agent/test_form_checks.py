@@ -17,7 +17,7 @@ LETTER = Letter(
     recipients=("Trevor Malik",),
     people=("Trevor Malik", "Angela Brandt", "Dr. Omar Haddad"),
 )
-SIGNED = "\n\nBest regards,\nSarah Chen"
+SIGNED = "\n\nCould we meet next week?\n\nBest regards,\nSarah Chen"
 
 
 def check(
@@ -131,7 +131,8 @@ def test_greeting_another_stakeholder_is_an_error(greeting: str) -> None:
 
 @pytest.mark.parametrize("closing", ["Best regards,\nTrevor Malik", "Thanks,\nAngela"])
 def test_signing_as_someone_else_is_an_error(closing: str) -> None:
-    found = check(f"Dear Trevor,\nCongratulations on the relaunch.\n\n{closing}", signed=False)
+    body = f"Dear Trevor,\nCould we meet next week?\n\n{closing}"
+    found = check(body, signed=False)
     assert [(f.code, f.severity) for f in found] == [("wrong_signature", "error")]
     assert found[0].message.endswith("the email is from Sarah Chen")
 
@@ -147,3 +148,21 @@ def test_an_email_without_the_sams_name_at_the_end_is_a_warning() -> None:
 def test_greeting_any_of_several_recipients_is_fine() -> None:
     both = Letter("Harborview Retail Group", "Sarah Chen", ("Trevor Malik", "Angela Brandt"))
     assert check("Dear Angela,\nCongratulations on the relaunch.", letter=both) == []
+
+
+def test_an_email_that_asks_for_nothing_is_a_warning() -> None:
+    found = check(
+        "Dear Trevor,\nCongratulations on the relaunch.\n\nBest,\nSarah Chen", signed=False
+    )
+    assert [(f.code, f.severity) for f in found] == [("no_call_to_action", "warning")]
+
+
+def test_the_ask_belongs_at_the_end_of_the_email() -> None:
+    """A question in the first lines of a long email is not what the reader is left with."""
+    early = "Dear Trevor,\nDid you see the news?\n" + "The relaunch went well. " * 20
+    assert codes(check(early + "\nBest,\nSarah Chen", signed=False)) == ["no_call_to_action"]
+    assert check(early + "\nShall we talk on Tuesday?\nBest,\nSarah Chen", signed=False) == []
+
+
+def test_a_briefing_asks_for_nothing() -> None:
+    assert check("## Account snapshot\n- Acme is growing.", letter=None) == []

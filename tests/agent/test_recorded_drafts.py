@@ -56,8 +56,14 @@ def test_outreach_on_champion_retirement(drafter: Drafter) -> None:
     # SmolLM2 signs as "Sarah Chen, Chief Financial Officer": a title no source gives her.
     assert "Sarah Chen, Chief Financial Officer" in result.output.subject
     # And it tells the CFO about "the Acme Financial Corp account plan": internal language.
-    # Nor does it sign the email.
-    assert codes(result) == ["internal_disclosure", "uncited", "unsigned", "unsupported_title"]
+    # Nor does it sign the email, or ask the CFO for anything.
+    assert codes(result) == [
+        "internal_disclosure",
+        "no_call_to_action",
+        "uncited",
+        "unsigned",
+        "unsupported_title",
+    ]
 
 
 def test_outreach_on_competitor_rfp(drafter: Drafter) -> None:
@@ -66,9 +72,12 @@ def test_outreach_on_competitor_rfp(drafter: Drafter) -> None:
     )
     assert_well_formed(result, "bluewater-logistics")
     # It invented four dates, and a title its cited sources do not give Fiona Gallagher.
-    # Its last line ("Sender: Fiona Gallagher, Chief Technology Officer, …") is no signature.
+    # Its only line ("Sender: Fiona Gallagher, Chief Technology Officer, …") is no signature,
+    # and asks for nothing.
     assert codes(result) == (
-        ["uncited", "unsigned"] + ["unsupported_date"] * 4 + ["unsupported_title"]
+        ["no_call_to_action", "uncited", "unsigned"]
+        + ["unsupported_date"] * 4
+        + ["unsupported_title"]
     )
 
 

@@ -27,7 +27,7 @@ from tests.conftest import make_settings
 
 CONGRATULATIONS = "Hi Robert, congratulations on welcoming Laura Kim as CFO [sig-acme-901]."
 WAIVER = "We will waive the renewal fee for you."
-SIGNATURE = "\n\nBest regards,\nSarah Chen"
+SIGNATURE = "\n\nCould we meet next week?\n\nBest regards,\nSarah Chen"
 GROUNDED = f"{CONGRATULATIONS}{SIGNATURE}"
 WAIVED = f"{CONGRATULATIONS} {WAIVER}{SIGNATURE}"
 WAIVER_FLAG = Finding(
