@@ -188,14 +188,14 @@ def test_an_unflagged_draft_has_no_confirm_box(
     assert "Grounding flags" not in html
 
 
-def test_a_failed_draft_page_shows_why_and_offers_no_actions(
+def test_a_failed_draft_page_shows_why_and_offers_only_to_try_again(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
     draft_id = make_draft(sessions, failed="reply was not valid JSON")
     page = client.get(f"/drafts/{draft_id}")
     assert page.status_code == 200
     assert "reply was not valid JSON" in page.text
-    assert Page(page.text).forms() == []
+    assert Page(page.text).forms() == [f"/drafts/{draft_id}/retry"]
 
 
 def test_a_missing_draft_page_is_a_404_html_page(client: TestClient) -> None:
