@@ -85,12 +85,16 @@ class LimitedChatModel(ChatModel):
         self._rate = rate
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         with self._slots:
             if self._rate is not None:
                 self._rate.wait()
-            return self.inner.complete(messages, schema=schema)
+            return self.inner.complete(messages, schema=schema, seed=seed)
 
 
 def draft_many(

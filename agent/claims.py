@@ -21,6 +21,8 @@ URL = re.compile(r"https?://[^\s)\]>\"']+", re.IGNORECASE)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<![\w-])\+?(?:\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w-])")
 SCALE = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9}
+# An item's number in a list written on one line ("sections: 1. Snapshot; 2. Risks").
+INLINE_ITEM = re.compile(r"(?:^|(?<=[;:]))\s*(\d{1,2})[.)](?=\s|$)")
 UNIT = re.compile(r"[\s-]([a-zA-Z]{3,})(?:[\s-]([a-zA-Z]{3,}))?")
 NOT_UNITS = {
     "out",
@@ -122,6 +124,7 @@ def split_claims(text: str) -> list[Claim]:
     claims = []
     for line in text.splitlines():
         line = re.sub(r"^\d{1,2}[.)]\s+", "", line.strip().lstrip("-*•>").strip())
+        line = _without_item_numbers(line)
         if not line or line.startswith("#"):
             continue
         for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z\[])", line):
@@ -130,6 +133,15 @@ def split_claims(text: str) -> list[Claim]:
                 continue
             claims.append(Claim(sentence.strip(), tuple(CITATION.findall(sentence))))
     return claims
+
+
+def _without_item_numbers(line: str) -> str:
+    """ "Agenda: 1. Pricing; 2. Renewal" numbers its items, and the numbers state nothing;
+    a lone "target: 5." may, so only a run counting up from one number to the next goes."""
+    numbers = [int(m.group(1)) for m in INLINE_ITEM.finditer(line)]
+    if len(numbers) >= 2 and numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+        return INLINE_ITEM.sub(" ", line)
+    return line
 
 
 def numeric_values(text: str) -> set[float]:

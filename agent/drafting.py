@@ -193,10 +193,14 @@ class Drafter:
         *,
         prompt: str,
         trigger: dict[str, Any],
+        seed: int,
         as_of: datetime | None = None,
     ) -> DraftResult:
         """Draft again, from the sources a failed draft was given and for the same recipient
-        or meeting: a person's "try again" once the model's reply could not be used."""
+        or meeting: a person's "try again" once the model's reply could not be used.
+
+        ``seed`` must differ from the failed try's: the same prompt and seed would bring the
+        embedded model's same unusable reply back."""
         as_of = as_of or datetime.now(UTC)
         chunks = [r.chunk for r in sources]
         return self._generate(
@@ -208,6 +212,7 @@ class Drafter:
             trigger=trigger,
             recipient=stored_recipient(kind, plan, chunks, trigger),
             as_of=as_of,
+            seed=seed,
         )
 
     def _signal(self, plan: AccountPlan, signal_id: str) -> Chunk:
@@ -280,6 +285,7 @@ class Drafter:
         trigger: dict[str, Any],
         recipient: str,
         as_of: datetime,
+        seed: int | None = None,
     ) -> DraftResult:
         account = plan.model_dump(mode="json")
 
@@ -295,7 +301,7 @@ class Drafter:
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
         for attempt in (1, 2):
             try:
-                completion = self.llm.complete(messages, schema=schema)
+                completion = self.llm.complete(messages, schema=schema, seed=seed)
             except ModelUnavailableError as exc:
                 result.output, result.failure_reason, result.usage = None, str(exc), usage
                 log.warning("drafting %s for %s failed: %s", kind, plan.account_id, exc)

@@ -10,6 +10,7 @@ signature) is agent.form_checks'.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -28,6 +29,10 @@ REPEAT = re.compile(r"\b(\w+)(?:\W{1,3}\1\b){9,}", re.IGNORECASE)
 ECHO_WORDS = 8
 # A subject this long or longer copied whole from the prompt ("Draft the email now as JSON").
 SUBJECT_ECHO_WORDS = 5
+# A sentence this long or longer, nearly all of whose words follow one of ours in order.
+ECHO_SENTENCE_WORDS = 6
+ECHO_SHARE = 0.85
+SENTENCE_END = re.compile(r"[.!?;:\n]+(?:\s+|$)|\n")
 COMMITMENT = re.compile(
     r"\b(discount|waive[sd]?|waiver|free of charge|at no (additional |extra )?(cost|charge)|"
     r"for free|price (cut|reduction|freeze)|refund|\d+\s?% (off|increase|reduction)|"
@@ -185,7 +190,8 @@ def _echo_findings(output: DraftOutput, instructions: str) -> Iterable[Finding]:
     """Our own prompt must never be sent: flag any run of 8 words copied from it, or a
     subject copied whole from it. Runs mostly made of the account's own words (the meeting
     title the prompt asks a briefing's subject to be) are not ours."""
-    run = _copied_run(f"{output.subject}\n{output.body}", instructions)
+    text = f"{output.subject}\n{output.body}"
+    run = _copied_run(text, instructions) or _echoed_sentence(text, instructions)
     if run:
         yield Finding("prompt_echo", "repeats samdesk's own instructions", run)
         return
@@ -224,19 +230,55 @@ def _disclosure_findings(text: str, chunks: list[Chunk]) -> Iterable[Finding]:
 
 def _copied_run(text: str, original: str, length: int = ECHO_WORDS) -> str | None:
     """The first run of ``length`` words of ``text`` that ``original`` also has, leaving
-    out runs of ``original`` mostly made of words marked as data (:data:`DATA_WORD`)."""
-    words = re.findall(rf"{DATA_WORD}?\w+", original.lower())
+    out runs of ``original`` mostly made of words marked as data (:data:`DATA_WORD`).
+    Numbers are skipped on both sides: a copied list stays a copy once it is numbered."""
+    words = _words(original, data=True)
     shingles: set[str] = set()
     for i in range(len(words) - length + 1):
         window = words[i : i + length]
         if sum(not w.startswith(DATA_WORD) for w in window) * 2 > length:
             shingles.add(" ".join(w.lstrip(DATA_WORD) for w in window))
-    draft = re.findall(r"\w+", text.lower())
+    draft = _words(text)
     for i in range(len(draft) - length + 1):
         run = " ".join(draft[i : i + length])
         if run in shingles:
             return run
     return None
+
+
+def _echoed_sentence(text: str, instructions: str) -> str | None:
+    """A sentence of the draft that is one of ours with a word or two changed or left out
+    ("A one-page briefing in Markdown with exactly these sections" from "Write a one-page
+    pre-meeting briefing …"): at least ``ECHO_SHARE`` of its words, in our order."""
+    ours = [
+        [w for w in _words(s, data=True) if not w.startswith(DATA_WORD)]
+        for s in SENTENCE_END.split(instructions)
+    ]
+    for sentence in SENTENCE_END.split(text):
+        words = _words(sentence)
+        need = max(ECHO_SENTENCE_WORDS, math.ceil(ECHO_SHARE * len(words)))
+        if len(words) < ECHO_SENTENCE_WORDS:
+            continue
+        for mine in ours:
+            if len(set(words) & set(mine)) >= need and _common_run(words, mine) >= need:
+                return sentence.strip()
+    return None
+
+
+def _common_run(a: list[str], b: list[str]) -> int:
+    """How many words of ``a`` appear in ``b`` in the same order (longest common subsequence)."""
+    row = [0] * (len(b) + 1)
+    for word in a:
+        diagonal = 0
+        for j, other in enumerate(b, 1):
+            diagonal, row[j] = row[j], diagonal + 1 if word == other else max(row[j], row[j - 1])
+    return row[-1]
+
+
+def _words(text: str, *, data: bool = False) -> list[str]:
+    """Lower-case words without numbers; with ``data``, words marked as data keep the mark."""
+    pattern = rf"{DATA_WORD}?\w+" if data else r"\w+"
+    return [w for w in re.findall(pattern, text.lower()) if not w.lstrip(DATA_WORD).isdigit()]
 
 
 def _other_account_findings(text: str, other_accounts: Sequence[str]) -> Iterable[Finding]:

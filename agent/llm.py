@@ -30,9 +30,16 @@ class ChatModel(ABC):
 
     @abstractmethod
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
-        """One completion; raises :class:`samdesk.errors.LLMError` when the model is unreachable."""
+        """One completion; raises :class:`samdesk.errors.LLMError` when the model is unreachable.
+
+        ``seed``: another sample than the configured seed gives, for a person's "try again"
+        (the embedded model answers the same prompt and seed with the same reply)."""
 
 
 class ScriptedChatModel(ChatModel):
@@ -44,7 +51,11 @@ class ScriptedChatModel(ChatModel):
         self.requests: list[list[ChatMessage]] = []
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         self.requests.append(messages)
         if not self._replies:

@@ -32,13 +32,17 @@ class OpenAIChatModel(ChatModel):
         )
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         started = time.perf_counter()
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._attempt(messages, schema, started)
+            outcome = self._attempt(messages, schema, seed, started)
             if isinstance(outcome, Completion):
                 return outcome
             wait = self.policy.wait_before_retry(outcome, attempt)
@@ -59,14 +63,18 @@ class OpenAIChatModel(ChatModel):
             time.sleep(wait)
 
     def _attempt(
-        self, messages: list[ChatMessage], schema: dict[str, Any] | None, started: float
+        self,
+        messages: list[ChatMessage],
+        schema: dict[str, Any] | None,
+        seed: int | None,
+        started: float,
     ) -> Completion | Failure:
         try:
             raw = self._client.chat.completions.with_raw_response.create(
                 model=self.endpoint.model,
                 messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
                 temperature=self._settings.llm_temperature,
-                seed=self._settings.llm_seed,
+                seed=self._settings.llm_seed if seed is None else seed,
                 max_tokens=self._settings.llm_max_tokens,
                 **self._response_format(schema),
             )

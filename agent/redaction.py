@@ -53,11 +53,15 @@ class RedactingChatModel(ChatModel):
         self.name = inner.name
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         redactor = Redactor()
         safe = [ChatMessage(m.role, redactor.redact(m.content)) for m in messages]
-        completion = self.inner.complete(safe, schema=schema)
+        completion = self.inner.complete(safe, schema=schema, seed=seed)
         return Completion(
             text=redactor.restore(completion.text),
             model=completion.model,

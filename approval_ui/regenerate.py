@@ -23,6 +23,8 @@ from samdesk.errors import DraftSchemaError, StateError
 
 SUGGESTIONS = ("shorter", "more formal", "warmer", "lead with the ROI numbers")
 MAX_INSTRUCTION = 500
+# Seeds of a failed draft's new tries: far from any configured seed, a new one each try.
+RETRY_SEED = 1_000
 
 
 def regenerate_draft(
@@ -112,6 +114,7 @@ def retry_failed_draft(
         [RetrievedChunk(chunk, 1.0, 1.0) for chunk in inputs.sources],
         prompt=inputs.prompt,
         trigger=inputs.trigger,
+        seed=RETRY_SEED + version,  # every try (and every failure) bumps the version
     )
     with transaction(sessions) as session:
         draft = crud.get_draft(session, draft_id, for_update=True)

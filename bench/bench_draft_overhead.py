@@ -142,10 +142,14 @@ class _Recorder(ChatModel):
         self.last: list[ChatMessage] = []
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         self.last = messages
-        return self.inner.complete(messages, schema=schema)
+        return self.inner.complete(messages, schema=schema, seed=seed)
 
 
 def main(argv: list[str] | None = None) -> list[Figure]:

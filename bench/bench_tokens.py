@@ -39,7 +39,11 @@ class EchoModel(ChatModel):
         self.prompts: list[list[ChatMessage]] = []
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         self.prompts.append(messages)
         body = {"messages": [{"content": m.content} for m in messages]}

@@ -70,9 +70,14 @@ class CachedChatModel(ChatModel):
         return self.directory / key[:2] / f"{key}.json"
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
-        key = cache_key(self.name, messages, schema, self.params)
+        params = self.params if seed is None else {**self.params, "seed": seed}
+        key = cache_key(self.name, messages, schema, params)
         path = self.path(key)
         if path.exists():
             self.stats.hits += 1
@@ -83,10 +88,8 @@ class CachedChatModel(ChatModel):
                 f"{self.directory}); a prompt, case or setting changed. Record it by running "
                 "`samdesk eval run` without --offline against the model, then commit evals/cache/"
             )
-        completion = self.inner.complete(messages, schema=schema)
-        self._write(
-            path, {"model": self.name, "params": self.params, "completion": asdict(completion)}
-        )
+        completion = self.inner.complete(messages, schema=schema, seed=seed)
+        self._write(path, {"model": self.name, "params": params, "completion": asdict(completion)})
         self.stats.recorded += 1
         return completion
 

@@ -39,7 +39,11 @@ class _Recorder(ChatModel):
     name = "freeze-recorder"
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         return Completion(text=_STUB, model=self.name, finish_reason="stop")
 

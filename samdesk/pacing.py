@@ -65,12 +65,16 @@ class RateLimitedChatModel(ChatModel):
         self._lock = threading.Lock()
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         with self._lock:
             self._wait_for_slot()
             self.calls.append(self.clock.now())
-        return self.inner.complete(messages, schema=schema)
+        return self.inner.complete(messages, schema=schema, seed=seed)
 
     def _wait_for_slot(self) -> None:
         while True:

@@ -67,6 +67,7 @@ class FaultLLMServer:
     def __init__(self) -> None:
         self.port = 0
         self.requests: list[float] = []  # monotonic arrival time of each chat request
+        self.seeds: list[int | None] = []  # the seed each chat request asked for
         self._queue: list[Fault] = []
         self._by_source: dict[str, Fault] = {}
         self._lock = threading.Lock()
@@ -129,6 +130,7 @@ class FaultLLMServer:
         first = SOURCE_ID.search(prompt)
         with self._lock:
             self.requests.append(time.monotonic())
+            self.seeds.append(body.get("seed"))
             if first and first.group(1) in self._by_source:
                 return self._by_source[first.group(1)]
             return self._queue.pop(0) if self._queue else good()

@@ -71,7 +71,11 @@ class ObedientChatModel(ChatModel):
         self.obeyed = obeyed
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         ids = SOURCE_ID.findall(messages[-1].content)
         hostile = [i for i in ids if i in self.obeyed]

@@ -34,7 +34,11 @@ class SlowModel(ChatModel):
         self.starts: list[float] = []
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         with self.lock:
             self.in_flight += 1

@@ -69,8 +69,8 @@ def test_rechecking_edited_text_drops_the_flags_of_deleted_sentences_and_adds_ne
     result = d.draft_outreach(acme, "sig-acme-003", as_of=AS_OF)
     edited = DraftOutput.model_construct(
         subject="Trading Desk",
-        body="Saw the 23 new Trading Desk roles [sig-acme-003]. Happy to offer a refund. Could we talk?\n"
-        "Sarah Chen",
+        body="Saw the 23 new Trading Desk roles [sig-acme-003]. Happy to offer a refund. "
+        "Could we talk?\nSarah Chen",
         citations=["sig-acme-003"],
     )
 

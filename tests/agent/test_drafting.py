@@ -73,9 +73,13 @@ def test_a_reply_cut_off_at_the_token_limit_is_not_used(
 ) -> None:
     class Truncating(ScriptedChatModel):
         def complete(
-            self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+            self,
+            messages: list[ChatMessage],
+            *,
+            schema: dict[str, Any] | None = None,
+            seed: int | None = None,
         ) -> Completion:
-            completion = super().complete(messages, schema=schema)
+            completion = super().complete(messages, schema=schema, seed=seed)
             return type(completion)(text=completion.text, model="m", finish_reason="length")
 
     model = Truncating([GOOD, GOOD])
@@ -92,9 +96,13 @@ def test_a_cut_off_reply_is_asked_for_again_shorter_without_the_runaway_text(
 
     class CutOffOnce(ScriptedChatModel):
         def complete(
-            self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+            self,
+            messages: list[ChatMessage],
+            *,
+            schema: dict[str, Any] | None = None,
+            seed: int | None = None,
         ) -> Completion:
-            super().complete(messages, schema=schema)
+            super().complete(messages, schema=schema, seed=seed)
             text, finish = replies.pop(0)
             return Completion(text=text, model="m", finish_reason=finish)
 
@@ -115,10 +123,14 @@ def test_the_schema_only_allows_citing_retrieved_sources(
 
     class Capturing(ScriptedChatModel):
         def complete(
-            self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+            self,
+            messages: list[ChatMessage],
+            *,
+            schema: dict[str, Any] | None = None,
+            seed: int | None = None,
         ) -> Completion:
             seen.append(schema or {})
-            return super().complete(messages, schema=schema)
+            return super().complete(messages, schema=schema, seed=seed)
 
     result = Drafter(Capturing([GOOD]), sample_index).draft_outreach(
         acme, "sig-acme-003", as_of=AS_OF

@@ -288,3 +288,57 @@ def test_everyday_words_near_the_jargon_are_not_disclosures() -> None:
         "could we review the account setup together [sig-acme-001]?"
     )
     assert disclosures(body) == []
+
+
+BRIEFING_ASK = (
+    "Write a one-page pre-meeting briefing in Markdown with exactly these sections:\n"
+    "## Account snapshot\n## What changed since last contact\n## Stakeholder map and gaps\n"
+    "## Open opportunities\nUse short bullet points."
+)
+
+
+def echoes(body: str) -> list[str]:
+    output = DraftOutput(subject="Q4 QBR", body=body, citations=[PLAN.id])
+    findings = check_draft(
+        output,
+        [PLAN],
+        account_id="acme-financial",
+        as_of=AS_OF,
+        stale_after_days=120,
+        instructions=BRIEFING_ASK,
+    )
+    return [f.excerpt for f in findings if f.code == "prompt_echo"]
+
+
+def test_our_sentence_with_a_word_left_out_is_still_an_echo() -> None:
+    """The demo's briefing of one line: 7 words in a row are ours, not 8, but the sentence is."""
+    body = "What changed since last contact? A one-page briefing in Markdown with exactly these "
+    body += "sections."
+    assert echoes(body) == ["A one-page briefing in Markdown with exactly these sections"]
+
+
+def test_our_list_of_sections_numbered_is_still_an_echo() -> None:
+    body = (
+        "Sections: 1. Account snapshot; 2. What changed since last contact; "
+        "3. Stakeholder map and gaps; 4. Open opportunities."
+    )
+    assert echoes(body) == ["sections account snapshot what changed since last contact"]
+
+
+def test_a_sentence_of_the_accounts_own_news_is_no_echo() -> None:
+    body = (
+        "## What changed since last contact\n"
+        f"- The expansion pipeline reached $250K against a $200K target [{PLAN.id}].\n"
+        f"- A one-page summary of the open opportunities is in the plan [{PLAN.id}]."
+    )
+    assert echoes(body) == []
+
+
+def test_the_numbers_of_a_list_written_on_one_line_state_nothing() -> None:
+    body = f"Agenda: 1. Pipeline; 2. Targets; 3. NPS; 4. Next steps [{PLAN.id}]."
+    assert check(body) == []
+
+
+def test_a_lone_number_after_a_colon_is_still_a_claim() -> None:
+    body = f"The seat target: 5. It was agreed in October [{PLAN.id}]."
+    assert [(f.code, f.excerpt) for f in check(body)] == [("unsupported_number", "5")]

@@ -9,6 +9,7 @@ timeout, backoff from 0.05 s, Retry-After honoured up to 2 s.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.batch import BatchItem, DraftJob, draft_many
+from approval_ui.permissions import Principal
+from approval_ui.regenerate import RETRY_SEED, retry_failed_draft
 from retrieval.index import VectorIndex
 from samdesk.models import AuditEvent, Draft, OutboxMessage, Revision
 from samdesk.runtime import Runtime
@@ -201,6 +204,39 @@ def test_a_reply_that_breaks_the_schema_is_asked_again_once_then_fails(
         "model reply broke the schema: field 'subject' missing (after 2 attempts)"
     )
     assert written == FAILED_DRAFT
+
+
+def test_trying_a_failed_draft_again_asks_for_another_sample(
+    runtime: Runtime, fault_llm: FaultLLMServer
+) -> None:
+    """The same prompt with the same seed brings the embedded model's same reply back, so
+    each new try of a failed draft asks with a seed of its own."""
+    no_subject = json.dumps({"body": "A body citing [sig-acme-003].", "citations": [SIGNAL]})
+    fault_llm.push(*[content(no_subject)] * 4)
+    draft, _, _ = draft_once(runtime)
+    owner = Principal(1, "sarah.chen@northwind.example", "Sarah Chen", "sam")
+
+    def retry() -> str:
+        return retry_failed_draft(
+            runtime.sessions,
+            draft.id,
+            drafter=lambda: runtime.drafter,
+            user=owner,
+            approval_ttl=timedelta(hours=1),
+        )
+
+    assert retry() == "failed"  # the server still breaks the schema twice
+    assert retry() == "pending"  # and now answers well
+    configured = runtime.settings.llm_seed
+    first_try, second_try, third_try = (
+        fault_llm.seeds[:2],
+        fault_llm.seeds[2:4],
+        fault_llm.seeds[4:],
+    )
+    assert first_try == [configured, configured]
+    assert second_try == [RETRY_SEED + draft.version] * 2
+    assert len(set(third_try)) == 1 and third_try[0] not in {configured, *second_try}
+    assert_nothing_half_written(runtime.sessions)
 
 
 def test_a_reply_whose_content_is_not_json_is_asked_again_once_then_fails(

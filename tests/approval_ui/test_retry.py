@@ -19,7 +19,7 @@ from samdesk.errors import ModelUnavailableError
 from tests.approval_ui.conftest import OTHER_SAM, REVIEWER, Desk, acme_plan_draft
 
 BROKEN = "model reply broke the schema: field 'subject': String should have at most 200 characters"
-USABLE = {
+USABLE: dict[str, Any] = {
     "subject": "Welcoming Laura Kim",
     "body": "Hi Robert, congratulations on Laura Kim joining as CFO [sig-acme-901]. "
     "Could we meet for 30 minutes?\n\nBest regards,\nSarah Chen",
@@ -30,7 +30,9 @@ USABLE = {
 class DownModel(ScriptedChatModel):
     """A model server that stopped answering: every call ends as the retry policy's last."""
 
-    def complete(self, messages: list[ChatMessage], *, schema: Any = None) -> Completion:
+    def complete(
+        self, messages: list[ChatMessage], *, schema: Any = None, seed: int | None = None
+    ) -> Completion:
         self.requests.append(messages)
         raise ModelUnavailableError("the model timed out after 3 attempts over 360 s")
 
@@ -189,7 +191,7 @@ def test_try_again_from_the_failed_drafts_page(
 ) -> None:
     draft_id = failed_draft(sessions)
     page = client.get(f"/drafts/{draft_id}").text
-    assert 'action="/drafts/{}/retry"'.format(draft_id) in page
+    assert f'action="/drafts/{draft_id}/retry"' in page
     assert "asks the model again, with the same 1 sources" in page
     model._replies.append(json.dumps(USABLE))
 

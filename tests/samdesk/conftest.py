@@ -47,7 +47,11 @@ class TimedModel(ScriptedChatModel):
         self.during_call: Any = None
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         self.at.append(self.clock.now())
         if self.during_call is not None:
@@ -56,7 +60,7 @@ class TimedModel(ScriptedChatModel):
         if self.failures:
             self.failures -= 1
             raise LLMError("model server unreachable (connection refused)")
-        return super().complete(messages, schema=schema)
+        return super().complete(messages, schema=schema, seed=seed)
 
 
 def make_watcher(

@@ -124,7 +124,9 @@ def test_after_the_last_attempt_the_sam_sees_a_failed_draft_with_the_reason(
     assert all("timed out" in (t.last_error or "") for t in failed)
 
 
-def _always_unavailable(messages: list[ChatMessage], *, schema: Any = None) -> Completion:
+def _always_unavailable(
+    messages: list[ChatMessage], *, schema: Any = None, seed: int | None = None
+) -> Completion:
     raise ModelUnavailableError("the model timed out after 3 attempts (0.5 s each)")
 
 

@@ -38,11 +38,15 @@ class AgeingModel(TimedModel):
     it over while this one waits for the reply, whose draft must then be fenced out."""
 
     def complete(
-        self, messages: list[ChatMessage], *, schema: dict[str, Any] | None = None
+        self,
+        messages: list[ChatMessage],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         self.clock.advance(seconds=LEASE_S + 1 if next(CALLS) % 3 == 0 else 5)
         time.sleep(0.03)  # the other watcher gets to try the lease meanwhile
-        return super().complete(messages, schema=schema)
+        return super().complete(messages, schema=schema, seed=seed)
 
 
 def test_two_watchers_ticking_at_once_draft_each_trigger_once(
