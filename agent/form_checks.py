@@ -37,6 +37,8 @@ HTML_TAG = re.compile(
 HEADING = re.compile(r"^(?:#{1,6}\s*|\*\*)(.+?)(?:\*\*)?:?\s*#*\s*$", re.MULTILINE)
 ASKED_SECTION = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
 MAX_SUBJECT_WORDS = 12
+# Findings about the subject line alone: the same words in the body are fine.
+SUBJECT_CODES = frozenset({"subject_length", "vague_subject"})
 # Words that leave a subject saying nothing once the account's own name is taken out.
 EMPTY_SUBJECT_WORDS = {"re", "fw", "fwd", "hi", "hello", "update", "news", "email", "subject"}
 # Up to the comma that ends it: "Hi James," of "Hi James, congratulations on …".

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from agent.form_checks import SUBJECT_CODES
 from approval_ui import assignments, crud, queue
 from approval_ui.deps import (
     CacheDep,
@@ -171,7 +172,11 @@ def render_draft(
         "account": account,
         "current": current,
         "owner": owner_of(session, draft),
-        "body_html": render_markdown(current.body, source_ids, flags) if current else "",
+        "body_html": render_markdown(
+            current.body, source_ids, [f for f in flags if f.code not in SUBJECT_CODES]
+        )
+        if current
+        else "",
         "subject_html": render_subject(current.subject, flags) if current else "",
         "email_preview": email_preview(draft.kind, current.subject, current.body)
         if current

@@ -86,8 +86,9 @@ def test_briefing_for_acme_qbr(drafter: Drafter) -> None:
     result = drafter.draft_briefing(acme, acme.meetings[0], prompt="briefing@v1", as_of=AS_OF)
     assert_well_formed(result, "acme-financial")
     assert result.recipient == "sarah.chen@northwind.example"
-    # One line ("What changed since last contact? A one-page briefing…"): no sections.
-    assert codes(result) == ["missing_sections", "uncited"]
+    # One line ("What changed since last contact? A one-page briefing in Markdown with exactly
+    # these sections."): no sections, and our own sentence with "pre-meeting" left out.
+    assert codes(result) == ["missing_sections", "prompt_echo", "uncited"]
 
 
 def test_briefing_for_meridian_reset(drafter: Drafter) -> None:

@@ -170,7 +170,8 @@ def test_a_flag_about_the_subject_is_highlighted_in_the_heading(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
     vague = Finding("vague_subject", "the subject 'Sender' says nothing", "Sender", "warning")
-    draft_id = make_draft(sessions, subject="Sender", findings=[vague])
+    body = "Sender of the RFI, Robert Ainsley, asked for a call [sig-acme-901]."
+    draft_id = make_draft(sessions, subject="Sender", body=body, findings=[vague])
 
     html = client.get(f"/drafts/{draft_id}").text
 
@@ -178,6 +179,8 @@ def test_a_flag_about_the_subject_is_highlighted_in_the_heading(
         '<h1><mark class="flagged" data-code="vague_subject" '
         'title="the subject &#x27;Sender&#x27; says nothing">Sender</mark></h1>'
     ) in html
+    # The same word in the body is not what the flag is about.
+    assert html.count('data-code="vague_subject"') == 1
 
 
 def test_an_unflagged_draft_has_no_confirm_box(
