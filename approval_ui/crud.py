@@ -4,8 +4,9 @@ pending -> approved -> sent, or rejected; a failed draft leaves ``failed`` only 
 tries it again and the model's reply is usable (:func:`apply_retry`). A pending
 draft whose approval request lapsed becomes ``expired`` (approval_ui/expiry.py) and only a
 person's :func:`reopen` makes it pending again.
-Every change appends a revision or an audit event; nothing is overwritten. Routes, the
-CLI and tests all go through these functions, so the rules hold whoever calls.
+Every change appends a revision or an audit event (approval_ui/draft_history.py); nothing is
+overwritten. Routes, the CLI and tests all go through these functions, so the rules hold
+whoever calls.
 """
 
 from __future__ import annotations
@@ -17,15 +18,22 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from approval_ui.messages import build_message, content_hash
+from approval_ui.draft_history import (
+    MODEL_AUTHOR,
+    append_models_revision,
+    append_revision,
+    record,
+    source_json,
+    touch,
+)
+from approval_ui.messages import build_message
 from samdesk.errors import ConflictError, NotFoundError, StateError
-from samdesk.models import AuditEvent, Draft, OutboxMessage, Revision, utcnow
+from samdesk.models import Draft, OutboxMessage, utcnow
 
 if TYPE_CHECKING:  # the drafter pulls in the vector index; storage needs only the types
     from agent.drafting import DraftResult
     from agent.schemas import DraftOutput
 
-MODEL_AUTHOR = "samdesk:model"
 EDITABLE = {"pending", "approved"}
 DEFAULT_APPROVAL_TTL = timedelta(hours=72)  # Settings.approval_ttl_hours
 REJECT_REASONS = {
@@ -53,7 +61,7 @@ def create_draft(
         prompt_version=result.prompt.version,
         prompt_hash=result.prompt.hash,
         model=result.model,
-        sources=[_source_json(r) for r in result.sources],
+        sources=[source_json(r) for r in result.sources],
         usage=result.usage,
         latency_ms=result.latency_ms,
         findings=[f.to_json() for f in result.findings],
@@ -62,16 +70,8 @@ def create_draft(
     session.add(draft)
     session.flush()
     if result.output is not None:
-        _append_revision(
-            session,
-            draft,
-            subject=result.output.subject,
-            body=result.output.body,
-            recipient=result.recipient,
-            citations=result.output.citations,
-            author=MODEL_AUTHOR,
-        )
-    _audit(
+        append_models_revision(session, draft, result.output, result.recipient)
+    record(
         session,
         draft,
         "created" if result.output else "failed",
@@ -123,7 +123,7 @@ def edit_draft(
     )
     if new == (current.subject, current.body, current.recipient):
         return draft
-    _append_revision(
+    append_revision(
         session,
         draft,
         subject=new[0],
@@ -144,7 +144,7 @@ def edit_draft(
             detail["new_findings"] = added
     if draft.status == "approved":
         _unapprove(session, draft, by)
-    _audit(session, draft, "edited", by, detail)
+    record(session, draft, "edited", by, detail)
     return draft
 
 
@@ -190,11 +190,11 @@ def approve(
             status="queued",
         )
     )
-    _touch(draft)
+    touch(draft)
     detail: dict[str, Any] = {"revision": revision.number}
     if flags:
         detail["confirmed_flags"] = flags
-    _audit(session, draft, "approved", by, detail)
+    record(session, draft, "approved", by, detail)
     return draft
 
 
@@ -221,9 +221,9 @@ def reject(
         _unapprove(session, draft, by)
     draft.status = "rejected"
     draft.reject_reason = text
-    _touch(draft)
+    touch(draft)
     detail = {"reason": text, **({"category": category} if category else {})}
-    _audit(session, draft, "rejected", by, detail)
+    record(session, draft, "rejected", by, detail)
     return draft
 
 
@@ -243,20 +243,13 @@ def apply_regeneration(
     check_version(draft, expected_version)
     if draft.status not in EDITABLE:
         raise StateError(f"draft {draft.id} is {draft.status}; it cannot be regenerated")
-    _append_revision(
-        session,
-        draft,
-        subject=output.subject,
-        body=output.body,
-        recipient=draft.current.recipient,
-        citations=output.citations,
-        author=MODEL_AUTHOR,
-        note=f"regenerated: {instruction}",
+    append_models_revision(
+        session, draft, output, draft.current.recipient, note=f"regenerated: {instruction}"
     )
     if draft.status == "approved":
         _unapprove(session, draft, by)
     draft.findings = findings  # the grounding flags of the new text replace the old ones
-    _audit(
+    record(
         session,
         draft,
         "regenerated",
@@ -293,18 +286,11 @@ def apply_retry(
     draft.findings = [f.to_json() for f in result.findings]
     if result.output is None:
         draft.failure_reason = result.failure_reason
-        _touch(draft)
-        _audit(session, draft, "failed", by, {"reason": result.failure_reason, "retry": True})
+        touch(draft)
+        record(session, draft, "failed", by, {"reason": result.failure_reason, "retry": True})
         return draft
-    _append_revision(
-        session,
-        draft,
-        subject=result.output.subject,
-        body=result.output.body,
-        recipient=result.recipient,
-        citations=result.output.citations,
-        author=MODEL_AUTHOR,
-        note=f"drafted again at {by}'s request",
+    append_models_revision(
+        session, draft, result.output, result.recipient, note=f"drafted again at {by}'s request"
     )
     draft.status = "pending"
     draft.failure_reason = None
@@ -314,7 +300,7 @@ def apply_retry(
         "model": result.model,
         "findings": len(draft.findings),
     }
-    _audit(session, draft, "retried", by, detail)
+    record(session, draft, "retried", by, detail)
     return draft
 
 
@@ -323,7 +309,7 @@ def reopen(session: Session, draft: Draft, *, by: str, approval_ttl: timedelta) 
     if draft.status != "expired" and not draft.approval_lapsed:
         raise StateError(f"draft {draft.id} is {draft.status}; only expired drafts can be reopened")
     current = draft.current
-    _append_revision(
+    append_revision(
         session,
         draft,
         subject=current.subject,
@@ -335,7 +321,7 @@ def reopen(session: Session, draft: Draft, *, by: str, approval_ttl: timedelta) 
     )
     draft.status = "pending"
     draft.expires_at = utcnow() + approval_ttl
-    _audit(
+    record(
         session,
         draft,
         "reopened",
@@ -361,34 +347,7 @@ def queued_message(session: Session, draft: Draft) -> OutboxMessage:
 
 
 def audit(session: Session, draft: Draft, action: str, actor: str, **detail: Any) -> None:
-    _audit(session, draft, action, actor, detail)
-
-
-def _append_revision(
-    session: Session,
-    draft: Draft,
-    *,
-    subject: str,
-    body: str,
-    recipient: str,
-    citations: list[Any],
-    author: str,
-    note: str | None = None,
-) -> None:
-    number = draft.revisions[-1].number + 1 if draft.revisions else 1
-    revision = Revision(
-        draft=draft,
-        number=number,
-        subject=subject,
-        body=body,
-        recipient=recipient,
-        citations=list(citations),
-        author=author,
-        note=note,
-        content_hash=content_hash(subject, body, recipient),
-    )
-    session.add(revision)
-    _touch(draft)
+    record(session, draft, action, actor, detail)
 
 
 def _unapprove(session: Session, draft: Draft, by: str) -> None:
@@ -414,7 +373,7 @@ def _unapprove(session: Session, draft: Draft, by: str) -> None:
     draft.approved_hash = None
     draft.approved_by = None
     draft.approved_at = None
-    _audit(session, draft, "unapproved", by, {})
+    record(session, draft, "unapproved", by, {})
 
 
 def check_version(draft: Draft, expected: int | None) -> None:
@@ -432,35 +391,3 @@ def _flags(findings: list[dict[str, Any]]) -> list[str]:
 
 def _lf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _touch(draft: Draft) -> None:
-    draft.version = (draft.version or 1) + 1
-    draft.updated_at = utcnow()
-
-
-def _audit(session: Session, draft: Draft, action: str, actor: str, detail: dict[str, Any]) -> None:
-    revision_hash = draft.revisions[-1].content_hash if draft.revisions else None
-    session.add(
-        AuditEvent(
-            draft_id=draft.id,
-            action=action,
-            actor=actor,
-            revision_hash=revision_hash,
-            detail=detail,
-        )
-    )
-
-
-def _source_json(retrieved: Any) -> dict[str, Any]:
-    chunk = retrieved.chunk
-    return {
-        "id": chunk.id,
-        "kind": chunk.kind,
-        "section": chunk.section,
-        "title": chunk.title,
-        "text": chunk.text,
-        "url": chunk.url,
-        "published_at": chunk.published_at.isoformat() if chunk.published_at else None,
-        "score": round(retrieved.score, 4),
-    }

@@ -22,7 +22,7 @@ from agent import context
 from agent.context import Checks
 from agent.grounding import Finding
 from agent.schemas import DraftOutput
-from approval_ui.crud import MODEL_AUTHOR
+from approval_ui.draft_history import MODEL_AUTHOR
 from retrieval.chunks import Chunk
 from retrieval.schemas import AccountPlan
 from samdesk.errors import NotFoundError, SamdeskError

@@ -15,12 +15,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.drafting import Drafter
+from agent.llm import ScriptedChatModel
 from approval_ui import crud, users
 from approval_ui.auth import hash_password
 from approval_ui.delivery import SMTPSender
+from approval_ui.deps import get_drafter
 from approval_ui.main import create_app
 from approval_ui.outbox_worker import OutboxWorker
 from approval_ui.sending import OutboxFolderSender, Sender, send_draft
+from retrieval.index import VectorIndex
 from retrieval.plans import load_plan
 from samdesk.config import Settings
 from samdesk.db import transaction
@@ -287,3 +291,18 @@ def acme_plan_draft(sessions: sessionmaker[Session], **kwargs: Any) -> int:
             assert plan is not None and not errors
             account.plan = plan.model_dump(mode="json")
     return draft_id
+
+
+@pytest.fixture
+def model() -> ScriptedChatModel:
+    """The model behind the desk's drafter in tests using :func:`with_drafter`: push replies."""
+    return ScriptedChatModel([], name="scripted-model")
+
+
+@pytest.fixture
+def with_drafter(app: FastAPI, index: VectorIndex, model: ScriptedChatModel) -> Iterator[None]:
+    """The desk regenerates and retries through a drafter over ``model`` (no network)."""
+    drafter = Drafter(model, index)
+    app.dependency_overrides[get_drafter] = lambda: lambda: drafter
+    yield
+    app.dependency_overrides.clear()

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from approval_ui import crud
+from approval_ui.draft_history import MODEL_AUTHOR, append_revision
 from approval_ui.messages import content_hash
 from samdesk.db import transaction
 from samdesk.errors import NotFoundError, StateError
@@ -30,7 +31,7 @@ def test_new_draft_is_pending_with_a_model_revision(
     assert draft.version == 2  # created, then revision 1 appended
     assert [r.number for r in draft.revisions] == [1]
     first = draft.current
-    assert first.author == crud.MODEL_AUTHOR
+    assert first.author == MODEL_AUTHOR
     assert first.citations == ["sig-acme-901"]
     assert first.content_hash == content_hash(
         "Hello", "Body text [sig-acme-901].", "Robert <robert@acme.example>"
@@ -40,7 +41,7 @@ def test_new_draft_is_pending_with_a_model_revision(
     [created] = desk.audit(draft_id)
     assert (created.action, created.actor, created.revision_hash) == (
         "created",
-        crud.MODEL_AUTHOR,
+        MODEL_AUTHOR,
         first.content_hash,
     )
 
@@ -143,7 +144,7 @@ def test_edit_appends_a_revision_and_keeps_the_old_ones(
         original.subject,
         original.body,
         original.recipient,
-        crud.MODEL_AUTHOR,
+        MODEL_AUTHOR,
         original.content_hash,
     )
     assert new.author == "alice@northwind.example"
@@ -272,7 +273,7 @@ def test_the_audit_trail_records_every_step(desk: Desk, sessions: sessionmaker[S
 
     events = [(e.action, e.actor, e.revision_hash) for e in desk.audit(draft_id)]
     assert events == [
-        ("created", crud.MODEL_AUTHOR, r1),
+        ("created", MODEL_AUTHOR, r1),
         ("approved", "lead@northwind.example", r1),
         ("unapproved", "alice@northwind.example", r2),
         ("edited", "alice@northwind.example", r2),
@@ -292,7 +293,7 @@ def test_queued_message_refuses_a_row_that_no_longer_matches_the_approval(
     desk.approve(draft_id)
     with transaction(sessions) as session:
         draft = crud.get_draft(session, draft_id)
-        crud._append_revision(
+        append_revision(
             session,
             draft,
             subject="Sneaky",

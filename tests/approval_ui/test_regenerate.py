@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.drafting import Drafter
 from agent.grounding import Finding
 from agent.llm import ScriptedChatModel
-from approval_ui.deps import get_drafter
-from retrieval.index import VectorIndex
 from tests.approval_ui.conftest import OTHER_SAM, REVIEWER, Desk, acme_plan_draft
 
 SHORTER = {
@@ -24,20 +20,6 @@ SHORTER = {
     "citations": ["sig-acme-901"],
 }
 INVENTED = {**SHORTER, "body": "Revenue grew 42% after Laura Kim joined [sig-acme-901]."}
-
-
-@pytest.fixture
-def model() -> ScriptedChatModel:
-    return ScriptedChatModel([], name="scripted-rewriter")
-
-
-@pytest.fixture
-def with_drafter(app: FastAPI, index: VectorIndex, model: ScriptedChatModel) -> Iterator[None]:
-    """The desk regenerates through a drafter over a scripted model (no network)."""
-    drafter = Drafter(model, index)
-    app.dependency_overrides[get_drafter] = lambda: lambda: drafter
-    yield
-    app.dependency_overrides.clear()
 
 
 def reply(model: ScriptedChatModel, *payloads: Mapping[str, object]) -> None:
@@ -72,7 +54,7 @@ def test_regenerating_adds_a_model_revision_and_keeps_the_old_one(
     [event] = [e for e in desk.audit(draft_id) if e.action == "regenerated"]
     assert event.actor == REVIEWER
     assert event.detail["instruction"] == "shorter"
-    assert event.detail["model"] == "scripted-rewriter"
+    assert event.detail["model"] == "scripted-model"
     assert event.revision_hash == second["content_hash"]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -37,19 +37,6 @@ class DownModel(ScriptedChatModel):
         raise ModelUnavailableError("the model timed out after 3 attempts over 360 s")
 
 
-@pytest.fixture
-def model() -> ScriptedChatModel:
-    return ScriptedChatModel([], name="scripted-retry")
-
-
-@pytest.fixture
-def with_drafter(app: FastAPI, index: VectorIndex, model: ScriptedChatModel) -> Iterator[None]:
-    drafter = Drafter(model, index)
-    app.dependency_overrides[get_drafter] = lambda: lambda: drafter
-    yield
-    app.dependency_overrides.clear()
-
-
 pytestmark = pytest.mark.usefixtures("with_drafter")
 
 
@@ -76,7 +63,7 @@ def test_a_usable_reply_makes_the_failed_draft_pending_with_the_models_revision(
     # The same recipient the first draft would have had: the news is the new CFO.
     assert revision["recipient"] == "Robert Ainsley <robert.ainsley@acmefinancial.example>"
     draft = desk.get(draft_id)
-    assert draft.expires_at is not None and draft.model == "scripted-retry"
+    assert draft.expires_at is not None and draft.model == "scripted-model"
     assert draft.version > version
     [event] = [e for e in desk.audit(draft_id) if e.action == "retried"]
     assert (event.actor, event.detail["revision"]) == (REVIEWER, 1)
