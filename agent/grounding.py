@@ -251,16 +251,21 @@ def _echoed_sentence(text: str, instructions: str) -> str | None:
     ("A one-page briefing in Markdown with exactly these sections" from "Write a one-page
     pre-meeting briefing …"): at least ``ECHO_SHARE`` of its words, in our order."""
     ours = [
-        [w for w in _words(s, data=True) if not w.startswith(DATA_WORD)]
-        for s in SENTENCE_END.split(instructions)
+        (mine, set(mine))
+        for mine in (
+            [w for w in _words(s, data=True) if not w.startswith(DATA_WORD)]
+            for s in SENTENCE_END.split(instructions)
+        )
     ]
     for sentence in SENTENCE_END.split(text):
         words = _words(sentence)
-        need = max(ECHO_SENTENCE_WORDS, math.ceil(ECHO_SHARE * len(words)))
         if len(words) < ECHO_SENTENCE_WORDS:
             continue
-        for mine in ours:
-            if len(set(words) & set(mine)) >= need and _common_run(words, mine) >= need:
+        need = max(ECHO_SENTENCE_WORDS, math.ceil(ECHO_SHARE * len(words)))
+        distinct = set(words)
+        for mine, vocabulary in ours:
+            # Shared words first (cheap): most of our sentences share too few to compare.
+            if len(distinct & vocabulary) >= need and _common_run(words, mine) >= need:
                 return sentence.strip()
     return None
 

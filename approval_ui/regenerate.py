@@ -20,6 +20,7 @@ from approval_ui.permissions import InvalidRequestError, Principal
 from retrieval.index import RetrievedChunk
 from samdesk.db import transaction
 from samdesk.errors import DraftSchemaError, StateError
+from samdesk.models import Draft
 
 SUGGESTIONS = ("shorter", "more formal", "warmer", "lead with the ROI numbers")
 MAX_INSTRUCTION = 500
@@ -43,11 +44,9 @@ def regenerate_draft(
     if len(instruction) > MAX_INSTRUCTION:
         raise InvalidRequestError(f"keep the instruction under {MAX_INSTRUCTION} characters")
     with sessions() as session:
-        draft = crud.get_draft(session, draft_id)
-        permissions.check_draft(session, user, draft)
+        draft = _readable(session, draft_id, user, expected_version)
         if draft.status not in crud.EDITABLE:
             raise StateError(f"draft {draft_id} is {draft.status}; it cannot be regenerated")
-        crud.check_version(draft, expected_version)
         version = draft.version
         inputs = stored_inputs(session, draft)
         current = draft.current
@@ -99,13 +98,11 @@ def retry_failed_draft(
 ) -> str:
     """Draft a failed draft again from its stored sources; returns its status after."""
     with sessions() as session:
-        draft = crud.get_draft(session, draft_id)
-        permissions.check_draft(session, user, draft)
+        draft = _readable(session, draft_id, user, expected_version)
         if draft.status != "failed":
             raise StateError(
                 f"draft {draft_id} is {draft.status}; only a failed draft can be retried"
             )
-        crud.check_version(draft, expected_version)
         version = draft.version
         inputs = stored_inputs(session, draft)
     result = drafter().redraft(
@@ -127,3 +124,13 @@ def retry_failed_draft(
             approval_ttl=approval_ttl,
         )
         return draft.status
+
+
+def _readable(
+    session: Session, draft_id: int, user: Principal, expected_version: int | None
+) -> Draft:
+    """The draft the model is to be asked about, refused (403, 409) before the slow call."""
+    draft = crud.get_draft(session, draft_id)
+    permissions.check_draft(session, user, draft)
+    crud.check_version(draft, expected_version)
+    return draft
